@@ -1,0 +1,1 @@
+"""Bundled scenario files (TOML). Not code: this package only makes the files installable."""

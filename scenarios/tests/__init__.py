@@ -1,0 +1,1 @@
+"""Small, fast scenarios for the test suite."""

@@ -1,0 +1,28 @@
+"""antimag-sim: a discrete-event model of anti-MAG neuropathy.
+
+Public interface (docs/model.md, DESIGN §3)::
+
+    import sim
+    scenario = sim.load_scenario("scenarios/natural_history.toml")
+    result = sim.simulate(scenario, n_patients=2000, seed=1, workers=1, keep_events=False)
+    result.patients, result.events, result.paths, result.metadata
+    sim.outcome_scales(result, times=[0, 5, 10])
+"""
+
+from .errors import ScenarioError, SimulationError
+from .runner import SimulationResult, simulate
+from .scenario import Scenario, default_scenario_path, load_scenario, scenario_from_dict
+from .trajectory import burden_at, outcome_scales
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "SimulationError",
+    "SimulationResult",
+    "default_scenario_path",
+    "load_scenario",
+    "burden_at",
+    "outcome_scales",
+    "scenario_from_dict",
+    "simulate",
+]

@@ -1,0 +1,197 @@
+"""Everything about a block of patients that can be drawn before the simulation, in bulk.
+
+Each quantity is the inverse CDF of its own uniform (a fixed row of its purpose's stream, see
+:mod:`sim.random`), so the same patient keeps the same traits in every arm and for every parameter value
+(monotone coupling), and changing one parameter moves each patient's draw smoothly. Nothing here knows
+about SimPy; the SimPy process (:mod:`sim.process`) reads a patient's row and lets time run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+from scipy import stats
+
+from .mortality import LifeTable
+from .random import BLOCK_SIZE, block_uniforms
+
+TITRE_BANDS = ("1000-10000", "10000-70000", ">=70000")
+REFERENCE_ONSET_AGE = 60.0
+
+# Row layout of each purpose's uniforms. Append only: reordering changes every result for a given seed.
+POPULATION_ROWS = ("age", "sex", "titre", "mprotein")
+PROGRESSION_ROWS = ("fast_class", "rate", "faster_phase")
+SYMPTOM_ROWS = (
+    "tremor",
+    "tremor_onset",
+    "pain",
+    "pain_onset",
+    "arm_factor",
+    "sensory_factor",
+    "motor_factor",
+)
+DIAGNOSIS_ROWS = (
+    "presentation",
+    "referral",
+    "ncs",
+    "cidp",
+    "cidp_relabel",
+    "unclear_workup",
+    "csf",
+    "biopsy",
+)
+MALIGNANCY_ROWS = ("transformation", "excess_death")
+MORTALITY_ROWS = ("background",)
+
+
+def _exp(u: np.ndarray) -> np.ndarray:
+    """Standard exponential by inversion (``-log(1-u)``; ``u`` in [0, 1) so it is finite)."""
+    return -np.log1p(-u)
+
+
+def _lognormal(u: np.ndarray, median: float, sigma: float) -> np.ndarray:
+    return median * np.exp(sigma * stats.norm.ppf(u))
+
+
+@dataclass
+class BlockTraits:
+    """Per-patient arrays of one block (length ``BLOCK_SIZE``)."""
+
+    patient_id: np.ndarray
+    male: np.ndarray
+    age_at_onset: np.ndarray
+    titre_band: np.ndarray  # index into TITRE_BANDS
+    mprotein_g_dl: np.ndarray
+    fast_progressor: np.ndarray
+    rate_per_year: np.ndarray  # burden per year at onset (slow phase)
+    t_faster_phase: np.ndarray  # years from onset; inf if never
+    tremor_burden: np.ndarray  # burden at tremor onset; nan if never
+    pain_burden: np.ndarray  # burden at neuropathic pain onset; nan if never
+    arm_factor: np.ndarray
+    sensory_factor: np.ndarray
+    motor_factor: np.ndarray
+    diagnosis_steps: list[list[tuple[float, str, str]]]  # per patient: (time, event, detail)
+    t_malignancy: np.ndarray  # years from onset; inf if never
+    excess_death_exp: np.ndarray  # Exp(1) for death after malignancy
+    background_death_exp: np.ndarray  # Exp(1) for background death
+
+
+def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block: int) -> BlockTraits:
+    """Draw every pre-simulation quantity of one block of patients from the scenario values ``v``."""
+    u_pop = block_uniforms(seed, draw, "population", block, len(POPULATION_ROWS))
+    u_prog = block_uniforms(seed, draw, "progression", block, len(PROGRESSION_ROWS))
+    u_sym = block_uniforms(seed, draw, "symptoms", block, len(SYMPTOM_ROWS))
+    u_diag = block_uniforms(seed, draw, "diagnosis", block, len(DIAGNOSIS_ROWS))
+    u_mal = block_uniforms(seed, draw, "malignancy", block, len(MALIGNANCY_ROWS))
+    u_mort = block_uniforms(seed, draw, "mortality", block, len(MORTALITY_ROWS))
+
+    pop, prog, sym = v.population, v.progression, v.symptoms
+    ids = block * BLOCK_SIZE + np.arange(BLOCK_SIZE)
+
+    # Population at onset: truncated normal age, sex, titre band, log-normal IgM M-protein.
+    lo = (pop.age_onset_min - pop.age_onset_mean) / pop.age_onset_sd
+    hi = (pop.age_onset_max - pop.age_onset_mean) / pop.age_onset_sd
+    age = stats.truncnorm.ppf(u_pop[0], lo, hi, loc=pop.age_onset_mean, scale=pop.age_onset_sd)
+    male = u_pop[1] < pop.p_male
+    titre = np.where(u_pop[2] < pop.p_titre_low, 0, np.where(u_pop[2] < 1 - pop.p_titre_high, 1, 2))
+    mprotein = _lognormal(u_pop[3], pop.mprotein_median_g_dl, pop.mprotein_sigma)
+
+    # Progression: a two-class log-normal rate, older onset faster, and a possible later faster phase.
+    fast = u_prog[0] < prog.p_fast_progressor
+    median = np.where(fast, prog.rate_fast_median_per_year, prog.rate_slow_median_per_year)
+    sigma = np.where(fast, prog.rate_fast_sigma, prog.rate_slow_sigma)
+    age_factor = prog.rate_ratio_per_decade_of_onset_age ** ((age - REFERENCE_ONSET_AGE) / 10.0)
+    rate = median * np.exp(sigma * stats.norm.ppf(u_prog[1])) * age_factor
+    with np.errstate(divide="ignore"):
+        t_faster = np.where(
+            prog.faster_phase_rate_per_year > 0, _exp(u_prog[2]) / prog.faster_phase_rate_per_year, np.inf
+        )
+
+    # Symptoms: tremor and neuropathic pain in subsets, starting at a patient-specific burden.
+    onset_b = prog.burden_at_onset
+    tremor_b = np.where(
+        u_sym[0] < sym.p_tremor, onset_b + u_sym[1] * (v.thresholds.walking_aid - onset_b), np.nan
+    )
+    pain_b = np.where(
+        u_sym[2] < sym.p_neuropathic_pain, onset_b + u_sym[3] * (v.thresholds.weakness - onset_b), np.nan
+    )
+    width = sym.scale_variation
+    factors = [1.0 + width * (2.0 * u_sym[r] - 1.0) for r in (4, 5, 6)]
+
+    # Malignant transformation: exponential with a log-linear effect of the M-protein level (Kyle 2003).
+    mal = v.malignancy
+    hazard = mal.rate_per_year_at_1g_dl * np.exp(mal.log_hazard_ratio_per_g_dl * (mprotein - 1.0))
+    with np.errstate(divide="ignore"):
+        t_mal = np.where(hazard > 0, _exp(u_mal[0]) / hazard, np.inf)
+
+    return BlockTraits(
+        patient_id=ids,
+        male=male,
+        age_at_onset=age,
+        titre_band=titre,
+        mprotein_g_dl=mprotein,
+        fast_progressor=fast,
+        rate_per_year=rate,
+        t_faster_phase=t_faster,
+        tremor_burden=tremor_b,
+        pain_burden=pain_b,
+        arm_factor=factors[0],
+        sensory_factor=factors[1],
+        motor_factor=factors[2],
+        diagnosis_steps=diagnostic_journeys(v.diagnosis, u_diag, titre),
+        t_malignancy=t_mal,
+        excess_death_exp=_exp(u_mal[1]),
+        background_death_exp=_exp(u_mort[0]),
+    )
+
+
+def background_death_times(traits: BlockTraits, table: LifeTable, multiplier: float) -> np.ndarray:
+    """Years from onset to background death for each patient of the block (``inf`` if never)."""
+    death_age = table.death_age(traits.male, traits.age_at_onset, traits.background_death_exp, multiplier)
+    return death_age - traits.age_at_onset
+
+
+def diagnostic_journeys(
+    d: SimpleNamespace, u: np.ndarray, titre: np.ndarray
+) -> list[list[tuple[float, str, str]]]:
+    """Each patient's path from first symptom to the diagnosis of anti-MAG neuropathy.
+
+    Presentation after a log-normal delay; a neurology exam after an exponential referral wait, with nerve
+    conduction studies the same day. A demyelinating pattern (prolonged distal motor latencies) leads to
+    serum immunofixation and anti-MAG ELISA, unless the patient is first labelled CIDP, in which case the
+    antibody is found only after a log-normal delay. An unclear pattern leads to further work-up (CSF in
+    some, nerve biopsy in some) before serology. CSF protein is measured in a share of all patients.
+    """
+    t_present = _lognormal(u[0], d.presentation_delay_median_years, d.presentation_delay_sigma)
+    t_exam = t_present + d.referral_wait_mean_years * _exp(u[1])
+    demyelinating = u[2] < d.p_ncs_demyelinating
+    cidp = demyelinating & (u[3] < d.p_cidp_first)
+    cidp_delay = _lognormal(u[4], d.cidp_relabel_median_years, 1.0)
+    unclear_delay = _lognormal(u[5], d.unclear_workup_median_years, 1.0)
+    csf = u[6] < d.p_csf
+    biopsy = ~demyelinating & (u[7] < d.p_biopsy_if_unclear)
+    lab = d.lab_turnaround_years
+    journeys = []
+    for i in range(len(t_present)):
+        te = float(t_exam[i])
+        steps = [
+            (float(t_present[i]), "presentation", "first visit for the symptoms"),
+            (te, "neurology_exam", "clinical examination"),
+            (te, "ncs_emg", "demyelinating" if demyelinating[i] else "unclear pattern"),
+        ]
+        t = te
+        if cidp[i]:
+            steps.append((te, "cidp_label", "treated as CIDP first"))
+            t = te + float(cidp_delay[i])
+        elif not demyelinating[i]:
+            t = te + float(unclear_delay[i])
+        if csf[i]:
+            steps.append((t, "csf", "raised CSF protein"))
+        if biopsy[i]:
+            steps.append((t, "nerve_biopsy", "demyelination with IgM deposits"))
+        steps.append((t + lab, "serology", f"IgM paraprotein; anti-MAG {TITRE_BANDS[titre[i]]} BTU"))
+        steps.append((t + lab, "diagnosis", "anti-MAG neuropathy"))
+        journeys.append(steps)
+    return journeys

@@ -1,0 +1,206 @@
+"""Parameters: a point value, a distribution for the probabilistic sensitivity analysis, and a source.
+
+A scenario writes each parameter once, e.g.::
+
+    p_male = { value = 0.78, dist = "beta", alpha = 104, beta = 29, source = "aotsuka2024" }
+    rate = { value = 0.02, dist = "gamma", sd = 0.005, source = "kyle2003" }
+
+``dist`` is one of ``fixed`` (no uncertainty), ``beta``, ``gamma``, ``lognormal``, ``normal``, ``uniform``.
+A distribution is given either by its own parameters (``alpha``/``beta``, ``shape``/``scale``,
+``mu``/``sigma``, ``low``/``high``) or by ``sd`` around ``value`` (method of moments), in which case its mean
+is exactly ``value``. When given by its own parameters its mean must agree with ``value`` within 5%, so that
+the deterministic run and the PSA describe the same belief.
+
+Each field of a scenario has a *kind* (probability, non-negative, positive, real) with bounds; the kind fixes
+which distributions are allowed, so that no PSA draw can leave the field's domain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from scipy import stats
+
+Distribution = Literal["fixed", "beta", "gamma", "lognormal", "normal", "uniform"]
+MEAN_TOLERANCE = 0.05
+
+
+class Param(BaseModel):
+    """One model parameter: point value, PSA distribution, source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: float = Field(allow_inf_nan=False)
+    source: str = Field(min_length=1, description="a key of docs/references.md or a short citation")
+    dist: Distribution = "fixed"
+    sd: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    alpha: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    beta: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    shape: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    scale: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    mu: float | None = Field(default=None, allow_inf_nan=False)
+    sigma: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    low: float | None = Field(default=None, allow_inf_nan=False)
+    high: float | None = Field(default=None, allow_inf_nan=False)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _distribution_is_complete(self) -> Param:
+        frozen_distribution(self)  # raises ValueError with the reason
+        return self
+
+    @property
+    def uncertain(self) -> bool:
+        return self.dist != "fixed"
+
+
+_ALLOWED_KEYS: dict[str, tuple[set[str], ...]] = {
+    "fixed": (set(),),
+    "beta": ({"alpha", "beta"}, {"sd"}),
+    "gamma": ({"shape", "scale"}, {"sd"}),
+    "lognormal": ({"mu", "sigma"}, {"sd"}),
+    "normal": ({"sd"},),
+    "uniform": ({"low", "high"},),
+}
+_SPREAD_KEYS = {"sd", "alpha", "beta", "shape", "scale", "mu", "sigma", "low", "high"}
+
+
+def frozen_distribution(p: Param):
+    """The scipy distribution of a parameter (``None`` for ``fixed``); raises ``ValueError`` if ill-posed."""
+    given = {k for k in _SPREAD_KEYS if getattr(p, k) is not None}
+    options = _ALLOWED_KEYS[p.dist]
+    if given not in options:
+        wanted = " or ".join("{" + ", ".join(sorted(o)) + "}" if o else "nothing" for o in options)
+        raise ValueError(
+            f"dist = '{p.dist}' needs {wanted} besides value and source; got {sorted(given) or 'nothing'}"
+        )
+    v = p.value
+    if p.dist == "fixed":
+        return None
+    if p.dist == "normal":
+        return stats.norm(loc=v, scale=p.sd)
+    if p.dist == "uniform":
+        if not p.low < p.high:
+            raise ValueError(f"uniform needs low < high, got low={p.low}, high={p.high}")
+        if not p.low <= v <= p.high:
+            raise ValueError(f"value {v} lies outside its uniform range [{p.low}, {p.high}]")
+        dist = stats.uniform(loc=p.low, scale=p.high - p.low)
+    elif p.dist == "beta":
+        if p.sd is not None:
+            if not 0 < v < 1 or p.sd**2 >= v * (1 - v):
+                raise ValueError(
+                    f"beta with value {v} and sd {p.sd} is impossible: need 0 < value < 1 and "
+                    f"sd < sqrt(value*(1-value)) = {math.sqrt(max(v * (1 - v), 0)):.4g}"
+                )
+            common = v * (1 - v) / p.sd**2 - 1
+            return stats.beta(v * common, (1 - v) * common)
+        dist = stats.beta(p.alpha, p.beta)
+    elif p.dist == "gamma":
+        if p.sd is not None:
+            if v <= 0:
+                raise ValueError(f"gamma needs value > 0, got {v}")
+            return stats.gamma(a=(v / p.sd) ** 2, scale=p.sd**2 / v)
+        dist = stats.gamma(a=p.shape, scale=p.scale)
+    else:  # lognormal
+        if p.sd is not None:
+            if v <= 0:
+                raise ValueError(f"lognormal needs value > 0, got {v}")
+            s2 = math.log1p((p.sd / v) ** 2)
+            return stats.lognorm(s=math.sqrt(s2), scale=math.exp(math.log(v) - s2 / 2))
+        dist = stats.lognorm(s=p.sigma, scale=math.exp(p.mu))
+    mean = float(dist.mean())
+    if abs(mean - v) > MEAN_TOLERANCE * max(abs(v), 1e-12):
+        raise ValueError(
+            f"value {v} disagrees with the mean {mean:.4g} of its {p.dist} distribution (more than 5%); "
+            "give the mean as value, or use sd = ... to centre the distribution on value"
+        )
+    return dist
+
+
+def support(p: Param) -> tuple[float, float]:
+    """The range a parameter can take in the PSA (its point value when fixed)."""
+    dist = frozen_distribution(p)
+    if dist is None:
+        return (p.value, p.value)
+    lo, hi = dist.support()
+    return (float(lo), float(hi))
+
+
+def sample(p: Param, uniforms: np.ndarray) -> np.ndarray:
+    """PSA values of ``p`` by inversion of its distribution at ``uniforms``.
+
+    Inversion is monotone, so draws are coupled across parameters' values (common random numbers).
+    """
+    dist = frozen_distribution(p)
+    if dist is None:
+        return np.full(np.shape(uniforms), p.value)
+    return dist.ppf(uniforms)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """The domain of a field: bounds and the distributions that keep every draw inside them."""
+
+    name: str
+    low: float
+    high: float
+    low_open: bool
+    high_open: bool
+    dists: frozenset[str]
+
+    def describe(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"{left}{self.low:g}, {self.high:g}{right}"
+
+    def contains(self, x: float) -> bool:
+        above = x > self.low if self.low_open else x >= self.low
+        below = x < self.high if self.high_open else x <= self.high
+        return above and below
+
+    def __call__(self, p: Param) -> Param:
+        if p.dist not in self.dists:
+            raise ValueError(
+                f"this field (a {self.name}) cannot have dist = '{p.dist}'; "
+                f"allowed: {', '.join(sorted(self.dists))}"
+            )
+        if not self.contains(p.value):
+            raise ValueError(
+                f"value {p.value} is outside the allowed range {self.describe()} (a {self.name})"
+            )
+        if p.dist == "normal":
+            lo, hi = p.value - 6 * p.sd, p.value + 6 * p.sd  # draws are clipped to the bounds
+            if lo < self.low or hi > self.high:
+                raise ValueError(
+                    f"normal({p.value:g}, sd={p.sd:g}) reaches beyond the allowed range {self.describe()} "
+                    f"of a {self.name} within 6 sd; use a smaller sd or another distribution"
+                )
+        elif p.dist != "fixed":
+            lo, hi = support(p)
+            if lo < self.low or hi > self.high:
+                raise ValueError(
+                    f"the {p.dist} distribution can take values in [{lo:g}, {hi:g}], outside the allowed "
+                    f"range {self.describe()} of a {self.name}"
+                )
+        return p
+
+
+_BOUNDED = frozenset({"fixed", "beta", "uniform"})
+_POSITIVE = frozenset({"fixed", "gamma", "lognormal", "uniform"})
+
+PROBABILITY_KIND = Kind("probability", 0.0, 1.0, False, False, _BOUNDED)
+NON_NEGATIVE_KIND = Kind("non-negative quantity", 0.0, math.inf, False, True, _POSITIVE)
+POSITIVE_KIND = Kind("positive quantity", 0.0, math.inf, True, True, _POSITIVE)
+REAL_KIND = Kind("real number", -math.inf, math.inf, True, True, frozenset({"fixed", "normal", "uniform"}))
+AGE_KIND = Kind("age in years", 0.0, 110.0, False, False, frozenset({"fixed", "normal", "uniform"}))
+UTILITY_KIND = Kind("utility", -1.0, 1.0, False, False, frozenset({"fixed", "uniform"}))
+
+Probability = Annotated[Param, AfterValidator(PROBABILITY_KIND)]
+NonNegative = Annotated[Param, AfterValidator(NON_NEGATIVE_KIND)]
+Positive = Annotated[Param, AfterValidator(POSITIVE_KIND)]
+Real = Annotated[Param, AfterValidator(REAL_KIND)]
+Age = Annotated[Param, AfterValidator(AGE_KIND)]

@@ -1,0 +1,310 @@
+"""Run cohorts: blocks of patients, each patient a SimPy process, optionally over a process pool.
+
+Patients are simulated in fixed blocks of ``BLOCK_SIZE`` ids (the unit of the random streams). Blocks are
+independent, so a process pool runs them in any order and the results are put back in block order: the
+output is byte-identical for any number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from .cohort import TITRE_BANDS, BlockTraits, background_death_times, draw_block
+from .errors import ScenarioError, SimulationError
+from .mortality import LifeTable, load_life_table
+from .process import DEATH_CAUSES, MILESTONES, Patient, threshold_list
+from .random import BLOCK_SIZE
+from .scenario import Scenario
+
+PATIENT_COLUMNS = (
+    "strategy",
+    "patient_id",
+    "sex",
+    "age_at_onset",
+    "titre_band",
+    "mprotein_g_dl",
+    "fast_progressor",
+)
+EVENT_COLUMNS = ("strategy", "patient_id", "time", "age", "event", "detail")
+PATH_COLUMNS = ("strategy", "patient_id", "time", "burden", "rate_per_year")
+
+
+@dataclass
+class BlockOutput:
+    block: int
+    traits: BlockTraits
+    n: int
+    times: np.ndarray
+    death_cause: np.ndarray
+    paths: list
+    events: list | None
+
+
+@dataclass
+class SimulationResult:
+    """What a run returns: tidy tables and the metadata that reproduces them.
+
+    ``patients``: one row per (strategy, patient_id) with traits and milestone times (years from onset,
+    NaN if it did not happen within follow-up). ``events``: the event log when asked for (else ``None``).
+    ``paths``: the burden trajectory as (time, burden, rate) at each change of rate, from which
+    :func:`sim.outcome_scales` evaluates the clinical scales at any time.
+    """
+
+    patients: pd.DataFrame
+    events: pd.DataFrame | None
+    paths: pd.DataFrame
+    metadata: dict[str, Any]
+    scenario: Scenario = field(repr=False)
+    values: SimpleNamespace = field(repr=False)
+
+
+def horizon_of(values: SimpleNamespace) -> float:
+    h = values.settings.horizon_years
+    return math.inf if h == "lifetime" else float(h)
+
+
+def life_table_for(scenario: Scenario) -> LifeTable:
+    spec = scenario.model.settings.life_table
+    return load_life_table(spec, scenario.resolve_path("settings.life_table", spec))
+
+
+def simulate_block(
+    values: SimpleNamespace,
+    table: LifeTable,
+    seed: int,
+    draw: int,
+    block: int,
+    n: int,
+    keep_events: bool,
+) -> BlockOutput:
+    """Simulate the first ``n`` patients of block ``block``."""
+    traits = draw_block(values, table, seed, draw, block)
+    t_background = background_death_times(traits, table, values.mortality.background_rate_multiplier)
+    times = np.full((n, len(MILESTONES)), np.nan)
+    causes = np.zeros(n, dtype=np.int8)
+    paths: list = []
+    events: list | None = [] if keep_events else None
+    horizon = horizon_of(values)
+    th = values.thresholds
+    b0 = values.progression.burden_at_onset
+    faster = values.progression.faster_phase_multiplier
+    excess_rate = values.malignancy.excess_mortality_rate_per_year
+    for i in range(n):
+        pid = int(traits.patient_id[i])
+        env = simpy.Environment()
+        patient = Patient(
+            env,
+            pid,
+            float(traits.age_at_onset[i]),
+            horizon,
+            times[i],
+            events,
+            paths,
+            b0,
+            float(traits.rate_per_year[i]),
+            float(traits.t_faster_phase[i]),
+            faster,
+            threshold_list(th, b0, float(traits.tremor_burden[i]), float(traits.pain_burden[i])),
+        )
+        paths.append((pid, 0.0, b0, patient.rate))
+        if events is not None:
+            events.append((pid, 0.0, patient.age0, "onset", "distal sensory symptoms in the feet"))
+        env.process(patient.disease())
+        env.process(patient.diagnosis(traits.diagnosis_steps[i]))
+        env.process(
+            patient.life(
+                float(t_background[i]),
+                float(traits.t_malignancy[i]),
+                float(traits.excess_death_exp[i]),
+                excess_rate,
+            )
+        )
+        try:
+            env.run(until=patient.end)
+        except SimulationError:
+            raise
+        except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
+            raise SimulationError(f"patient {pid} (draw {draw}, seed {seed}) failed: {exc!r}") from exc
+        causes[i] = patient.death_cause
+    return BlockOutput(block, traits, n, times, causes, paths, events)
+
+
+def _run_blocks(args: tuple) -> list[BlockOutput]:
+    values, table, seed, draw, blocks, keep_events = args
+    return [simulate_block(values, table, seed, draw, b, n, keep_events) for b, n in blocks]
+
+
+def _block_plan(n_patients: int) -> list[tuple[int, int]]:
+    n_blocks = math.ceil(n_patients / BLOCK_SIZE)
+    return [(b, min(BLOCK_SIZE, n_patients - b * BLOCK_SIZE)) for b in range(n_blocks)]
+
+
+def simulate(
+    scenario: Scenario,
+    n_patients: int = 1000,
+    seed: int = 1,
+    workers: int = 1,
+    keep_events: bool = False,
+    draw: int = 0,
+    overrides: dict[str, float] | None = None,
+    progress: bool = False,
+) -> SimulationResult:
+    """Simulate ``n_patients`` patients of ``scenario`` from their first symptom.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`sim.load_scenario`.
+    n_patients : int
+        Cohort size; patient ids are ``0 .. n_patients - 1``, and patient ``i`` is the same person in every
+        run with the same seed (whatever the cohort size, strategy or number of workers).
+    seed : int
+        Root seed of every random stream (non-negative).
+    workers : int
+        Processes; results do not depend on it.
+    keep_events : bool
+        Also return the full event log (memory grows with patients × events).
+    draw : int
+        PSA draw index (0 = the base case); keys the patient streams.
+    overrides : dict, optional
+        Parameter values by dotted path (a PSA draw, a sensitivity step).
+    progress : bool
+        Show a progress bar when the run lasts more than a couple of seconds.
+    """
+    if not isinstance(n_patients, int | np.integer) or n_patients < 1:
+        raise ValueError(f"n_patients must be a positive integer, got {n_patients!r}")
+    if not isinstance(workers, int | np.integer) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    values = scenario.values(overrides)
+    check_sampled_values(values, scenario.path)
+    table = life_table_for(scenario)
+    plan = _block_plan(int(n_patients))
+    outputs = _execute(values, table, int(seed), draw, plan, keep_events, workers, progress)
+    patients = _patients_frame(scenario.strategy, outputs)
+    paths = pd.DataFrame(
+        [(scenario.strategy, *row) for out in outputs for row in out.paths], columns=list(PATH_COLUMNS)
+    )
+    events = None
+    if keep_events:
+        events = pd.DataFrame(
+            [(scenario.strategy, *row) for out in outputs for row in out.events], columns=list(EVENT_COLUMNS)
+        )
+    meta = run_metadata(scenario, seed=int(seed), n_patients=int(n_patients), draw=draw, overrides=overrides)
+    return SimulationResult(patients, events, paths, meta, scenario, values)
+
+
+def _execute(values, table, seed, draw, plan, keep_events, workers, progress) -> list[BlockOutput]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=sum(n for _, n in plan), unit="patient", delay=2.0, disable=not progress, leave=False)
+    try:
+        if workers == 1 or len(plan) == 1:
+            outputs = []
+            for b, n in plan:
+                outputs.append(simulate_block(values, table, seed, draw, b, n, keep_events))
+                bar.update(n)
+            return outputs
+        # Chunks of a few blocks amortise inter-process overhead; order is restored by map().
+        chunk = max(1, min(8, len(plan) // (workers * 4) or 1))
+        tasks = [
+            (values, table, seed, draw, plan[i : i + chunk], keep_events) for i in range(0, len(plan), chunk)
+        ]
+        outputs = []
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            for result in pool.map(_run_blocks, tasks):
+                outputs.extend(result)
+                bar.update(sum(o.n for o in result))
+        return outputs
+    finally:
+        bar.close()
+
+
+def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
+    n_total = sum(o.n for o in outputs)
+    cols: dict[str, Any] = {"strategy": np.full(n_total, strategy, dtype=object)}
+
+    def cat(get) -> np.ndarray:
+        return np.concatenate([get(o)[: o.n] for o in outputs])
+
+    cols["patient_id"] = cat(lambda o: o.traits.patient_id).astype(np.int64)
+    cols["sex"] = np.where(cat(lambda o: o.traits.male), "male", "female").astype(object)
+    cols["age_at_onset"] = cat(lambda o: o.traits.age_at_onset)
+    cols["titre_band"] = np.asarray(TITRE_BANDS, dtype=object)[cat(lambda o: o.traits.titre_band)]
+    cols["mprotein_g_dl"] = cat(lambda o: o.traits.mprotein_g_dl)
+    cols["fast_progressor"] = cat(lambda o: o.traits.fast_progressor)
+    cols["rate_per_year"] = cat(lambda o: o.traits.rate_per_year)
+    cols["tremor"] = ~np.isnan(cat(lambda o: o.traits.tremor_burden))
+    cols["neuropathic_pain"] = ~np.isnan(cat(lambda o: o.traits.pain_burden))
+    times = np.concatenate([o.times for o in outputs])
+    for j, name in enumerate(MILESTONES):
+        cols[name] = times[:, j]
+    causes = np.concatenate([o.death_cause for o in outputs])
+    cols["death_cause"] = np.where(causes > 0, np.asarray(DEATH_CAUSES, dtype=object)[causes], None)
+    # Scale factors and tremor/pain onset burdens: what outcome_scales needs besides the path.
+    cols["arm_factor"] = cat(lambda o: o.traits.arm_factor)
+    cols["sensory_factor"] = cat(lambda o: o.traits.sensory_factor)
+    cols["motor_factor"] = cat(lambda o: o.traits.motor_factor)
+    cols["tremor_burden"] = cat(lambda o: o.traits.tremor_burden)
+    return pd.DataFrame(cols)
+
+
+def check_sampled_values(values: SimpleNamespace, path: str) -> None:
+    """Cross-field rules that a PSA draw could break (the file itself was checked on loading)."""
+    th = values.thresholds
+    levels = [values.progression.burden_at_onset] + [
+        getattr(th, n)
+        for n in ("sensory_hands", "ataxia", "mrs2", "weakness", "disabled", "walking_aid", "mrs4", "mrs5")
+    ]
+    if any(b <= a for a, b in zip(levels, levels[1:], strict=False)):
+        raise ScenarioError(
+            f"sampled thresholds are not increasing: {levels}; narrow their distributions", path, "thresholds"
+        )
+
+
+def versions() -> dict[str, str]:
+    def version(dist: str) -> str:
+        try:
+            return importlib_metadata.version(dist)
+        except importlib_metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "antimag-sim": version("antimag-sim"),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "simpy": simpy.__version__,
+        "pandas": pd.__version__,
+        "scipy": version("scipy"),
+        "pydantic": version("pydantic"),
+    }
+
+
+def run_metadata(scenario: Scenario, **extra: Any) -> dict[str, Any]:
+    """Everything needed to reproduce a run: seed, scenario hash and content, origins, versions.
+
+    Never the wall time or the number of workers, so that outputs are byte-identical across runs.
+    """
+    return {
+        "scenario_name": scenario.name,
+        "strategy": scenario.strategy,
+        "scenario_path": os.path.basename(scenario.path),
+        "scenario_sha256": scenario.sha256,
+        **{k: v for k, v in extra.items() if v is not None},
+        "block_size": BLOCK_SIZE,
+        "versions": versions(),
+        "scenario": scenario.data,
+        "origins": {k: os.path.basename(v) for k, v in sorted(scenario.origins.items())},
+    }

@@ -1,0 +1,290 @@
+"""Scenario files: loading, ``extends`` layering, validation and the values the model reads.
+
+A scenario is a TOML file validated against :mod:`sim.schema`. ``extends = "other.toml"`` (relative to the
+file) loads the parent first; the child overrides only what it names. A parameter table (one with a
+``value`` key) is replaced as a whole, never merged key by key, so that a child cannot silently inherit a
+distribution written for another value. The origin (file) of every value is kept, so that errors and the
+run's metadata can say where each value came from.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import ScenarioError
+from .parameters import Param
+from .schema import ScenarioModel
+
+MAX_EXTENDS_DEPTH = 16
+
+
+def default_scenario_path() -> Path:
+    """The bundled default scenario (natural history, supportive care only)."""
+    return Path(str(resources.files("scenarios").joinpath("natural_history.toml")))
+
+
+def bundled_scenario_path(name: str) -> Path:
+    """A bundled scenario by file name, e.g. ``"tests/tiny.toml"``."""
+    return Path(str(resources.files("scenarios").joinpath(name)))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the typed model, the merged raw data, and where each value came from."""
+
+    model: ScenarioModel
+    data: dict[str, Any]
+    origins: dict[str, str]
+    path: str
+    sha256: str
+    _values_cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def strategy(self) -> str:
+        return self.model.settings.strategy
+
+    def parameters(self) -> dict[str, Param]:
+        """Every parameter by dotted path, in file order."""
+        return dict(_walk_params(self.model, ""))
+
+    def uncertain_parameters(self) -> dict[str, Param]:
+        return {k: p for k, p in self.parameters().items() if p.uncertain}
+
+    def values(self, overrides: Mapping[str, float] | None = None) -> SimpleNamespace:
+        """The model's inputs: the same tree as the scenario with each parameter replaced by a float.
+
+        ``overrides`` maps dotted parameter paths to values (a PSA draw, a one-way sensitivity step).
+        """
+        key = tuple(sorted((overrides or {}).items()))
+        if key not in self._values_cache:
+            unknown = set(overrides or {}) - set(self.parameters())
+            if unknown:
+                raise ScenarioError(f"unknown parameter(s) {sorted(unknown)}", self.path)
+            self._values_cache[key] = _to_values(self.model, "", dict(overrides or {}))
+        return self._values_cache[key]
+
+    def with_updates(self, updates: Mapping[str, Any]) -> Scenario:
+        """A new validated scenario with some entries replaced (dotted paths; a number sets ``value``)."""
+        data = copy.deepcopy(self.data)
+        origins = dict(self.origins)
+        for dotted, new in updates.items():
+            parts = dotted.split(".")
+            node = data
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            old = node.get(parts[-1])
+            if isinstance(new, int | float) and isinstance(old, dict) and "value" in old:
+                node[parts[-1]] = {**old, "value": new}
+            else:
+                node[parts[-1]] = new
+            origins[dotted] = "<updated>"
+        return _validate(data, origins, self.path)
+
+    def resolve_path(self, dotted: str, relative: str) -> Path:
+        """A path written in the scenario, resolved against the file that wrote it."""
+        origin = self.origins.get(dotted)
+        if origin and not origin.startswith("<") and not Path(relative).is_absolute():
+            return Path(origin).parent / relative
+        return Path(relative)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, layer and validate a scenario file; raises :class:`sim.ScenarioError` on any problem."""
+    path = Path(path)
+    data, origins = _load_layered(path, seen=())
+    return _validate(data, origins, str(path))
+
+
+def scenario_from_dict(data: Mapping[str, Any], name: str = "<dict>") -> Scenario:
+    """Validate a scenario given as a dictionary (as a TOML file would parse), e.g. in tests."""
+    data = copy.deepcopy(dict(data))
+    if "extends" in data:
+        raise ScenarioError("'extends' is only allowed in files", name, "extends")
+    origins = {p: name for p in _leaf_paths(data, "")}
+    return _validate(data, origins, name)
+
+
+# --------------------------------------------------------------------------- loading and layering
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ScenarioError("file not found", str(path)) from None
+    except IsADirectoryError:
+        raise ScenarioError("is a directory, not a scenario file", str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text ({exc.reason})", str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", str(path)) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot be read: {exc.strerror}", str(path)) from None
+
+
+def _load_layered(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, str]]:
+    resolved = path.resolve()
+    if resolved in seen:
+        chain = " -> ".join(str(p) for p in (*seen, resolved))
+        raise ScenarioError(f"'extends' forms a cycle: {chain}", str(path), "extends")
+    if len(seen) > MAX_EXTENDS_DEPTH:
+        raise ScenarioError(f"'extends' chain deeper than {MAX_EXTENDS_DEPTH}", str(path), "extends")
+    data = _read_toml(path)
+    parent_name = data.pop("extends", None)
+    origins = {p: str(path) for p in _leaf_paths(data, "")}
+    if parent_name is None:
+        return data, origins
+    if not isinstance(parent_name, str):
+        raise ScenarioError(f"must be a file name (a string), got {parent_name!r}", str(path), "extends")
+    parent_path = (path.parent / parent_name) if not Path(parent_name).is_absolute() else Path(parent_name)
+    if not parent_path.exists():
+        raise ScenarioError(f"extends '{parent_name}', which does not exist", str(path), "extends")
+    parent, parent_origins = _load_layered(parent_path, (*seen, resolved))
+    merged = _merge(parent, data)
+    return merged, {**parent_origins, **origins}
+
+
+def _is_param_table(x: Any) -> bool:
+    return isinstance(x, dict) and "value" in x
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, val in over.items():
+        if isinstance(val, dict) and not _is_param_table(val) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], val)
+        else:
+            out[key] = copy.deepcopy(val)
+    return out
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: str) -> Iterator[str]:
+    for key, val in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(val, dict) and not _is_param_table(val):
+            yield from _leaf_paths(val, path + ".")
+        else:
+            yield path
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _validate(data: dict[str, Any], origins: dict[str, str], path: str) -> Scenario:
+    try:
+        model = ScenarioModel.model_validate(data)
+    except ValidationError as exc:
+        raise _scenario_error(exc, data, origins, path) from None
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return Scenario(model=model, data=data, origins=origins, path=path, sha256=digest)
+
+
+def _scenario_error(
+    exc: ValidationError, data: dict[str, Any], origins: dict[str, str], path: str
+) -> ScenarioError:
+    lines = []
+    first_field = None
+    first_file = None
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in err["loc"]]
+        dotted = ".".join(loc)
+        file = _origin_of(dotted, origins) or path
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(loc[:-1])
+            message = f"unknown key '{loc[-1]}'" + (
+                f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+            )
+        elif kind == "missing":
+            message = "required but missing"
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], dict) and kind != "value_error":
+                message += f" (got {err['input']!r})"
+        lines.append(f"{file}: '{dotted or '<top level>'}': {message}")
+        first_field = first_field or dotted
+        first_file = first_file or file
+    if len(lines) == 1:
+        return ScenarioError(lines[0].split(": ", 2)[2], first_file, first_field)
+    return ScenarioError(f"{len(lines)} problems:\n  " + "\n  ".join(lines), path, first_field)
+
+
+def _origin_of(dotted: str, origins: dict[str, str]) -> str | None:
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        hit = origins.get(".".join(parts[:n]))
+        if hit:
+            return hit
+    prefix = dotted + "."
+    for key, file in origins.items():
+        if key.startswith(prefix):
+            return file
+    return None
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] | None = ScenarioModel
+    for part in loc:
+        info = model.model_fields.get(part) if model else None
+        annotation = info.annotation if info else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if model is None and info is not None and _is_param_annotation(info):
+            model = Param
+    return list(model.model_fields) if model else []
+
+
+def _is_param_annotation(info: Any) -> bool:
+    return info.annotation is Param or Param in getattr(info.annotation, "__args__", ())
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _walk_params(model: BaseModel, prefix: str) -> Iterator[tuple[str, Param]]:
+    for name in type(model).model_fields:
+        val = getattr(model, name)
+        path = f"{prefix}{name}"
+        if isinstance(val, Param):
+            yield path, val
+        elif isinstance(val, BaseModel):
+            yield from _walk_params(val, path + ".")
+        elif isinstance(val, dict):
+            for key, item in val.items():
+                if isinstance(item, BaseModel):
+                    yield from _walk_params(item, f"{path}.{key}.")
+
+
+def _to_values(model: BaseModel, prefix: str, overrides: dict[str, float]) -> SimpleNamespace:
+    out = {}
+    for name in type(model).model_fields:
+        val = getattr(model, name)
+        path = f"{prefix}{name}"
+        if isinstance(val, Param):
+            out[name] = float(overrides.get(path, val.value))
+        elif isinstance(val, BaseModel):
+            out[name] = _to_values(val, path + ".", overrides)
+        elif isinstance(val, dict):
+            out[name] = {
+                k: _to_values(v, f"{path}.{k}.", overrides) if isinstance(v, BaseModel) else v
+                for k, v in val.items()
+            }
+        else:
+            out[name] = val
+    return SimpleNamespace(**out)

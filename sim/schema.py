@@ -1,0 +1,182 @@
+"""The structure of a scenario file: every section, field, kind and cross-field rule.
+
+Unknown keys are errors (``extra="forbid"``) so that a typo never silently falls back to a default. Field
+descriptions are the units; sources live with the values in the scenario files.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .parameters import Age, NonNegative, Positive, Probability
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Settings(Section):
+    strategy: str = Field(min_length=1, description="name of the strategy this scenario describes")
+    horizon_years: float | Literal["lifetime"] = Field(
+        description="years of follow-up from onset, or 'lifetime' (until the life table's closing age)"
+    )
+    life_table: str = Field(
+        default="usa_2015", description="'usa_2015' (bundled) or a CSV path relative to the scenario file"
+    )
+
+    @field_validator("horizon_years")
+    @classmethod
+    def _positive_horizon(cls, v: float | str) -> float | str:
+        if isinstance(v, float) and not (v > 0 and math.isfinite(v)):
+            raise ValueError(f"horizon_years must be > 0 and finite or 'lifetime', got {v}")
+        return v
+
+
+class Population(Section):
+    """Who enters the model, at the first symptom."""
+
+    age_onset_mean: Age
+    age_onset_sd: Positive
+    age_onset_min: Age
+    age_onset_max: Age
+    p_male: Probability
+    p_titre_low: Probability = Field(description="share with anti-MAG 1,000-10,000 BTU")
+    p_titre_high: Probability = Field(
+        description="share with anti-MAG >= 70,000 BTU (the rest: 10,000-70,000)"
+    )
+    mprotein_median_g_dl: Positive
+    mprotein_sigma: Positive = Field(description="log-scale SD of the IgM M-protein level")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Population:
+        if not self.age_onset_min.value < self.age_onset_mean.value < self.age_onset_max.value:
+            raise ValueError(
+                "need age_onset_min < age_onset_mean < age_onset_max, got "
+                f"{self.age_onset_min.value} / {self.age_onset_mean.value} / {self.age_onset_max.value}"
+            )
+        if self.p_titre_low.value + self.p_titre_high.value > 1:
+            raise ValueError(
+                f"p_titre_low + p_titre_high must be <= 1, got {self.p_titre_low.value} + "
+                f"{self.p_titre_high.value}"
+            )
+        return self
+
+
+class Progression(Section):
+    """Latent demyelination burden (0 = none, 1 = maximal) and its rate of rise."""
+
+    burden_at_onset: Probability = Field(description="burden at the first symptom (t = 0)")
+    p_fast_progressor: Probability
+    rate_slow_median_per_year: Positive
+    rate_slow_sigma: Positive = Field(description="log-scale SD of the slow progressors' rate")
+    rate_fast_median_per_year: Positive
+    rate_fast_sigma: Positive
+    faster_phase_rate_per_year: NonNegative = Field(description="hazard of entering the faster phase")
+    faster_phase_multiplier: Positive = Field(description="rate multiplier in the faster phase (>= 1)")
+    rate_ratio_per_decade_of_onset_age: Positive = Field(description="older onset, faster progression")
+
+    @model_validator(mode="after")
+    def _faster(self) -> Progression:
+        if self.faster_phase_multiplier.value < 1:
+            raise ValueError(
+                f"faster_phase_multiplier must be >= 1, got {self.faster_phase_multiplier.value}"
+            )
+        return self
+
+
+THRESHOLD_ORDER = (
+    "sensory_hands",
+    "ataxia",
+    "mrs2",
+    "weakness",
+    "disabled",
+    "walking_aid",
+    "mrs4",
+    "mrs5",
+)
+
+
+class Thresholds(Section):
+    """Burden at which each milestone happens; strictly increasing in the order of the fields."""
+
+    sensory_hands: Probability
+    ataxia: Probability
+    mrs2: Probability
+    weakness: Probability
+    disabled: Probability = Field(description="modified Rankin >= 3")
+    walking_aid: Probability
+    mrs4: Probability
+    mrs5: Probability
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Thresholds:
+        values = [getattr(self, name).value for name in THRESHOLD_ORDER]
+        for (a, va), (b, vb) in pairwise(zip(THRESHOLD_ORDER, values, strict=True)):
+            if not va < vb:
+                raise ValueError(f"thresholds must increase: {a} = {va} is not below {b} = {vb}")
+        return self
+
+
+class Symptoms(Section):
+    p_tremor: Probability
+    p_neuropathic_pain: Probability
+    scale_variation: Probability = Field(description="half-width of the patient-level factor on the scales")
+
+
+class Diagnosis(Section):
+    """The journey from first symptom to the diagnosis of anti-MAG neuropathy (times in years)."""
+
+    presentation_delay_median_years: Positive
+    presentation_delay_sigma: Positive
+    referral_wait_mean_years: Positive
+    p_ncs_demyelinating: Probability
+    p_cidp_first: Probability = Field(description="labelled CIDP first, among demyelinating NCS")
+    cidp_relabel_median_years: Positive
+    unclear_workup_median_years: Positive
+    p_csf: Probability
+    p_biopsy_if_unclear: Probability
+    lab_turnaround_years: Positive
+
+
+class Malignancy(Section):
+    """Transformation of IgM MGUS to Waldenström macroglobulinaemia or lymphoma."""
+
+    rate_per_year_at_1g_dl: NonNegative
+    log_hazard_ratio_per_g_dl: NonNegative
+    excess_mortality_rate_per_year: NonNegative
+
+
+class Mortality(Section):
+    background_rate_multiplier: NonNegative = Field(description="scales every life-table rate (1 = table)")
+
+
+class ScenarioModel(Section):
+    name: str = Field(min_length=1)
+    description: str = ""
+    settings: Settings
+    population: Population
+    progression: Progression
+    thresholds: Thresholds
+    symptoms: Symptoms
+    diagnosis: Diagnosis
+    malignancy: Malignancy
+    mortality: Mortality
+
+    @model_validator(mode="after")
+    def _onset_below_thresholds(self) -> ScenarioModel:
+        onset = self.progression.burden_at_onset.value
+        if not onset < self.thresholds.sensory_hands.value:
+            raise ValueError(
+                f"progression.burden_at_onset = {onset} must be below thresholds.sensory_hands = "
+                f"{self.thresholds.sensory_hands.value}"
+            )
+        if self.settings.horizon_years == "lifetime" and self.mortality.background_rate_multiplier.value == 0:
+            raise ValueError(
+                "settings.horizon_years = 'lifetime' needs mortality.background_rate_multiplier > 0 "
+                "(with no mortality a lifetime never ends); give a number of years instead"
+            )
+        return self

@@ -29,6 +29,12 @@ Distribution = Literal["fixed", "beta", "gamma", "lognormal", "normal", "uniform
 MEAN_TOLERANCE = 0.05
 
 
+class Section(BaseModel):
+    """A table of a scenario file: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class Param(BaseModel):
     """One model parameter: point value, PSA distribution, source."""
 

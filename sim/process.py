@@ -4,11 +4,16 @@ Each patient has an environment of its own (a small event heap is several times 
 of thousands of processes). The processes wait exactly until the next thing that can happen:
 
 * **disease**: the burden rises linearly at the current rate between events, so the time to the next
-  threshold is ``(threshold - burden) / rate``; entering the faster phase, or a treatment changing the rate,
-  interrupts the wait and the crossing time is recomputed;
+  threshold is ``(threshold - burden) / rate``; entering the faster phase, or a treatment changing the rate
+  or reversing damage, interrupts the wait and the crossing time is recomputed;
 * **diagnosis**: walks the pre-drawn diagnostic journey;
 * **life**: waits for malignant transformation, background death or death from the malignancy, whichever is
-  first; death or the horizon ends the patient's simulation.
+  first; death (from any cause, including treatment harms) or the horizon ends the patient's simulation.
+
+Treatments act on the disease only through :meth:`Patient.apply_effect` (a rate multiplier while the
+effect lasts) and :meth:`Patient.reverse` (partial reversal of recent damage); strategies only start and
+stop treatments. A neutral treatment (multiplier 1, no reversal) changes nothing, not even the floating
+point rounding of crossing times.
 
 Follow-up covers ``[0, horizon)``: an event at exactly the horizon is not recorded, and a patient alive at
 the horizon has no death time (documented rule, TESTING.md B17).
@@ -17,7 +22,7 @@ the horizon has no death time (documented rule, TESTING.md B17).
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
+from collections.abc import Callable
 
 import numpy as np
 import simpy
@@ -25,6 +30,7 @@ import simpy
 from .errors import SimulationError
 
 THRESHOLD_NAMES = ("sensory_hands", "ataxia", "mrs2", "weakness", "disabled", "walking_aid", "mrs4", "mrs5")
+MRS_OF_THRESHOLD = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
 MILESTONES = (
     "t_sensory_hands",
     "t_ataxia",
@@ -44,17 +50,22 @@ MILESTONES = (
     "t_death",
 )
 COLUMN = {name: i for i, name in enumerate(MILESTONES)}
-EVENT_COLUMN = {
-    "presentation": COLUMN["t_presentation"],
-    "cidp_label": COLUMN["t_cidp_label"],
-    "diagnosis": COLUMN["t_diagnosis"],
+EVENT_COLUMN = {name[2:]: i for name, i in COLUMN.items()} | {
+    "tremor": COLUMN["t_tremor"],
+    "neuropathic_pain": COLUMN["t_pain"],
+    "malignancy": COLUMN["t_malignancy"],
 }
-DEATH_CAUSES = ("", "background", "malignancy")
+DEATH_CAUSES = ("", "background", "malignancy", "treatment")
 INF = math.inf
 
 
 class Patient:
-    """The state of one simulated patient while their processes run."""
+    """The state of one simulated patient while their processes run.
+
+    ``history`` is the patient's own record: ``(time, event, detail, value)`` tuples in time order, from
+    which outcomes (costs, QALYs) are computed by pure functions; ``segments`` the burden path as
+    ``(time, burden, rate)`` at every change.
+    """
 
     __slots__ = (
         "env",
@@ -62,19 +73,26 @@ class Patient:
         "age0",
         "horizon",
         "times",
-        "events",
-        "path",
+        "history",
+        "segments",
         "b_ref",
         "t_ref",
+        "b0",
         "base_rate",
-        "rate_multiplier",
         "phase_multiplier",
+        "effects",
+        "rate_multiplier",
         "t_faster",
         "faster_multiplier",
         "thresholds",
+        "next_threshold",
+        "mrs",
         "disease_proc",
         "death_cause",
+        "alive",
         "end",
+        "listeners",
+        "state",
     )
 
     def __init__(
@@ -84,8 +102,6 @@ class Patient:
         age0: float,
         horizon: float,
         times: np.ndarray,
-        events: list | None,
-        path: list,
         b0: float,
         base_rate: float,
         t_faster: float,
@@ -97,47 +113,136 @@ class Patient:
         self.age0 = age0
         self.horizon = horizon
         self.times = times
-        self.events = events
-        self.path = path
+        self.history: list[tuple[float, str, str, float]] = [
+            (0.0, "onset", "distal sensory symptoms in the feet", 1)
+        ]
+        self.b0 = b0
         self.b_ref = b0
         self.t_ref = 0.0
         self.base_rate = base_rate
-        self.rate_multiplier = 1.0
         self.phase_multiplier = 1.0
+        self.effects: dict[str, float] = {}
+        self.rate_multiplier = 1.0
         self.t_faster = t_faster
         self.faster_multiplier = faster_multiplier
         self.thresholds = thresholds
+        self.next_threshold = 0
+        self.mrs = 1
+        self.segments: list[tuple[float, float, float]] = [(0.0, b0, base_rate)]
+        self.disease_proc: simpy.Process | None = None
         self.death_cause = 0
+        self.alive = True
         self.end = env.event()
+        self.listeners: list[Callable[[Patient, str, str], None]] = []
+        self.state: dict = {}  # per-patient scratch space of treatments and strategies
 
     # ------------------------------------------------------------------ state
     @property
     def rate(self) -> float:
         return self.base_rate * self.phase_multiplier * self.rate_multiplier
 
-    def burden(self, t: float) -> float:
-        """Latent burden at time ``t`` (not before the last rate change), capped at 1."""
+    def burden(self, t: float | None = None) -> float:
+        """Latent burden at time ``t`` (default now; not before the last change), capped at 1."""
+        t = self.env.now if t is None else t
         return min(1.0, self.b_ref + self.rate * (t - self.t_ref))
 
-    def set_rate(self, phase_multiplier: float | None = None, rate_multiplier: float | None = None) -> None:
-        """Change the rate now; the disease process recomputes its next crossing (interrupt)."""
+    def burden_in_past(self, t: float) -> float:
+        """Burden at an earlier time ``t``, read from the recorded path."""
+        for t_seg, b_seg, rate in reversed(self.segments):
+            if t_seg <= t:
+                return min(1.0, b_seg + rate * (t - t_seg))
+        return self.b0
+
+    def _rebase(self) -> None:
         now = self.env.now
         self.b_ref = self.burden(now)
         self.t_ref = now
-        if phase_multiplier is not None:
-            self.phase_multiplier = phase_multiplier
-        if rate_multiplier is not None:
-            self.rate_multiplier = rate_multiplier
-        self.path.append((self.pid, now, self.b_ref, self.rate))
 
-    def record(self, column: int, event: str, detail: str = "") -> None:
+    def _changed(self) -> None:
+        self.segments.append((self.env.now, self.b_ref, self.rate))
+        proc = self.disease_proc
+        if proc is not None and proc.is_alive and proc is not self.env.active_process:
+            proc.interrupt()
+
+    def set_phase(self, multiplier: float) -> None:
+        self._rebase()
+        self.phase_multiplier = multiplier
+        self._changed()
+
+    def apply_effect(self, key: str, multiplier: float) -> None:
+        """A treatment effect: multiply the progression rate by ``multiplier`` until removed."""
+        new = dict(self.effects)
+        new[key] = multiplier
+        self._set_effects(new)
+
+    def remove_effect(self, key: str) -> None:
+        if key in self.effects:
+            new = dict(self.effects)
+            del new[key]
+            self._set_effects(new)
+
+    def _set_effects(self, effects: dict[str, float]) -> None:
+        product = math.prod(effects.values()) if effects else 1.0
+        self.effects = effects
+        if product == self.rate_multiplier:
+            return  # nothing changes: keep the path (and its rounding) exactly as it was
+        self._rebase()
+        self.rate_multiplier = product
+        self._changed()
+
+    def reverse(self, fraction: float, window_years: float) -> float:
+        """Undo ``fraction`` of the burden gained over the last ``window_years``; returns the amount."""
+        if fraction <= 0 or not self.alive:
+            return 0.0
+        now = self.env.now
+        b_now = self.burden(now)
+        b_then = self.burden_in_past(max(0.0, now - window_years))
+        amount = fraction * max(0.0, b_now - b_then)
+        if amount <= 0:
+            return 0.0
+        self.b_ref = max(self.b0, b_now - amount)
+        self.t_ref = now
+        # Thresholds now above the burden will be crossed again; mRS may fall.
+        k = 0
+        while k < len(self.thresholds) and self.thresholds[k][0] <= self.b_ref:
+            k += 1
+        self.next_threshold = k
+        mrs = 1 + sum(1 for level, name, _ in self.thresholds[:k] if name in MRS_OF_THRESHOLD)
+        if mrs != self.mrs:
+            self.mrs = mrs
+            self.log("mrs", "modified Rankin falls after treatment", mrs)
+        self.log("reversal", "partial reversal of recent damage", amount)
+        self._changed()
+        return amount
+
+    def log(self, event: str, detail: str = "", value: float = float("nan")) -> None:
+        """Add to the history (within follow-up only) and tell the strategy."""
         now = self.env.now
         if now >= self.horizon:
             return
+        self.history.append((now, event, detail, value))
+        for listener in self.listeners:
+            listener(self, event, detail)
+
+    def record(self, event: str, detail: str = "", value: float = float("nan")) -> None:
+        """Log an event and keep its first time in the milestone columns."""
+        now = self.env.now
+        if now >= self.horizon:
+            return
+        column = EVENT_COLUMN.get(event, -1)
         if column >= 0 and math.isnan(self.times[column]):
             self.times[column] = now
-        if self.events is not None:
-            self.events.append((self.pid, now, self.age0 + now, event, detail))
+        self.log(event, detail, value)
+
+    def die(self, cause: int, detail: str) -> None:
+        """Death now, from ``DEATH_CAUSES[cause]``; ends the patient's simulation."""
+        if not self.alive or self.env.now >= self.horizon:
+            return
+        self.alive = False
+        self.death_cause = cause
+        self.record("death", detail or DEATH_CAUSES[cause], cause)
+        if not self.end.triggered:
+            self.end.succeed()
 
     def wait(self, delay: float) -> simpy.Timeout:
         if not delay >= 0.0:  # also catches NaN
@@ -155,59 +260,62 @@ class Patient:
     def disease(self):
         """Threshold crossings in order; faster phase; interruptible by treatments."""
         thresholds = self.thresholds
-        k = 0
         n = len(thresholds)
-        while k < n:
+        while True:
+            k = self.next_threshold
             now = self.env.now
             rate = self.rate
-            b = self.b_ref + rate * (now - self.t_ref)
-            level, name, column = thresholds[k]
-            to_threshold = (level - b) / rate if rate > 0.0 else INF
+            if k < n:
+                level, name, _ = thresholds[k]
+                b = self.b_ref + rate * (now - self.t_ref)
+                to_threshold = (level - b) / rate if rate > 0.0 else INF
+            else:
+                to_threshold = INF
             to_phase = max(self.t_faster - now, 0.0)
-            if to_threshold == INF and to_phase == INF:
-                return  # nothing more can happen to the burden
             try:
-                if to_phase < to_threshold:
+                if to_threshold == INF and to_phase == INF:
+                    yield self.env.event()  # nothing can happen until a treatment changes the course
+                elif to_phase < to_threshold:
                     yield self.wait(to_phase)
                     self.t_faster = INF
-                    self.set_rate(phase_multiplier=self.faster_multiplier)
-                    self.record(COLUMN["t_faster_phase"], "faster_phase", "progression accelerates")
+                    self.set_phase(self.faster_multiplier)
+                    self.record("faster_phase", "progression accelerates")
                 else:
                     yield self.wait(max(to_threshold, 0.0))
                     self.b_ref = level
                     self.t_ref = self.env.now
-                    self.record(column, name, "")
-                    k += 1
+                    self.next_threshold = k + 1
+                    if name in MRS_OF_THRESHOLD:
+                        self.mrs = MRS_OF_THRESHOLD[name]
+                    self.record(name, "", self.mrs)
             except simpy.Interrupt:
                 continue
 
     def diagnosis(self, steps: list[tuple[float, str, str]]):
         for t, event, detail in steps:
             yield self.wait_until(t)
-            self.record(EVENT_COLUMN.get(event, -1), event, detail)
+            self.record(event, detail)
 
     def life(self, t_background: float, t_malignancy: float, excess_exp: float, excess_rate: float):
         horizon = self.horizon
         t_death, cause = t_background, 1
         if t_malignancy < min(t_background, horizon):
             yield self.wait_until(t_malignancy)
-            self.record(COLUMN["t_malignancy"], "malignancy", "Waldenström macroglobulinaemia or lymphoma")
+            self.record("malignancy", "Waldenström macroglobulinaemia or lymphoma")
             if excess_rate > 0:
                 t_excess = t_malignancy + excess_exp / excess_rate
                 if t_excess < t_death:
                     t_death, cause = t_excess, 2
         if t_death < horizon:
             yield self.wait_until(t_death)
-            self.death_cause = cause
-            self.record(COLUMN["t_death"], "death", DEATH_CAUSES[cause])
+            self.die(cause, DEATH_CAUSES[cause])
         elif horizon < INF:
             yield self.wait_until(horizon)
-        self.end.succeed()
+        if not self.end.triggered:
+            self.end.succeed()
 
 
-def threshold_list(
-    th: SimpleNamespace, b0: float, tremor_b: float, pain_b: float
-) -> list[tuple[float, str, int]]:
+def threshold_list(th, b0: float, tremor_b: float, pain_b: float) -> list[tuple[float, str, int]]:
     """The patient's milestones as (burden, event, column), sorted by burden; ties keep clinical order."""
     items = [(getattr(th, name), name, COLUMN["t_" + name]) for name in THRESHOLD_NAMES]
     if tremor_b == tremor_b:  # not NaN

@@ -26,6 +26,8 @@ from .mortality import LifeTable, load_life_table
 from .process import DEATH_CAUSES, MILESTONES, Patient, threshold_list
 from .random import BLOCK_SIZE
 from .scenario import Scenario
+from .strategy import StrategyEngine
+from .treatments import TreatmentContext, build_catalogue
 
 PATIENT_COLUMNS = (
     "strategy",
@@ -38,6 +40,20 @@ PATIENT_COLUMNS = (
 )
 EVENT_COLUMNS = ("strategy", "patient_id", "time", "age", "event", "detail")
 PATH_COLUMNS = ("strategy", "patient_id", "time", "burden", "rate_per_year")
+COURSE_COLUMNS = (
+    "strategy",
+    "patient_id",
+    "treatment",
+    "type",
+    "course",
+    "start",
+    "end",
+    "outcome",
+    "responder",
+    "total_dose",
+    "n_doses",
+    "n_adverse_events",
+)
 
 
 @dataclass
@@ -47,8 +63,10 @@ class BlockOutput:
     n: int
     times: np.ndarray
     death_cause: np.ndarray
+    counts: np.ndarray  # per patient: courses, adverse events, severe adverse events
     paths: list
     events: list | None
+    courses: list | None
 
 
 @dataclass
@@ -67,6 +85,7 @@ class SimulationResult:
     metadata: dict[str, Any]
     scenario: Scenario = field(repr=False)
     values: SimpleNamespace = field(repr=False)
+    courses: pd.DataFrame | None = None
 
 
 def horizon_of(values: SimpleNamespace) -> float:
@@ -87,19 +106,30 @@ def simulate_block(
     block: int,
     n: int,
     keep_events: bool,
+    entry_times: np.ndarray | None = None,
 ) -> BlockOutput:
-    """Simulate the first ``n`` patients of block ``block``."""
+    """Simulate the first ``n`` patients of block ``block``.
+
+    ``entry_times`` (years from onset, NaN for none; indexed by position in the block) fires the ``entry``
+    trigger of the strategy, as in a trial.
+    """
     traits = draw_block(values, table, seed, draw, block)
     t_background = background_death_times(traits, table, values.mortality.background_rate_multiplier)
     times = np.full((n, len(MILESTONES)), np.nan)
     causes = np.zeros(n, dtype=np.int8)
+    counts = np.zeros((n, 3), dtype=np.int32)
     paths: list = []
     events: list | None = [] if keep_events else None
+    courses: list | None = [] if keep_events else None
     horizon = horizon_of(values)
     th = values.thresholds
     b0 = values.progression.burden_at_onset
     faster = values.progression.faster_phase_multiplier
     excess_rate = values.malignancy.excess_mortality_rate_per_year
+    catalogue = build_catalogue(
+        values.treatments, TreatmentContext(seed, draw), values.strategy.stop_on_adverse_event
+    )
+    engine = StrategyEngine(values.strategy, catalogue)
     for i in range(n):
         pid = int(traits.patient_id[i])
         env = simpy.Environment()
@@ -109,18 +139,14 @@ def simulate_block(
             float(traits.age_at_onset[i]),
             horizon,
             times[i],
-            events,
-            paths,
             b0,
             float(traits.rate_per_year[i]),
             float(traits.t_faster_phase[i]),
             faster,
             threshold_list(th, b0, float(traits.tremor_burden[i]), float(traits.pain_burden[i])),
         )
-        paths.append((pid, 0.0, b0, patient.rate))
-        if events is not None:
-            events.append((pid, 0.0, patient.age0, "onset", "distal sensory symptoms in the feet"))
-        env.process(patient.disease())
+        engine.attach(patient, int(traits.titre_band[i]))
+        patient.disease_proc = env.process(patient.disease())
         env.process(patient.diagnosis(traits.diagnosis_steps[i]))
         env.process(
             patient.life(
@@ -130,6 +156,8 @@ def simulate_block(
                 excess_rate,
             )
         )
+        if entry_times is not None and entry_times[i] == entry_times[i]:
+            env.process(_entry(patient, float(entry_times[i])))
         try:
             env.run(until=patient.end)
         except SimulationError:
@@ -137,12 +165,49 @@ def simulate_block(
         except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
             raise SimulationError(f"patient {pid} (draw {draw}, seed {seed}) failed: {exc!r}") from exc
         causes[i] = patient.death_cause
-    return BlockOutput(block, traits, n, times, causes, paths, events)
+        paths.extend((pid, t, b, r) for t, b, r in patient.segments)
+        patient_courses = patient.state.get("courses", ())
+        aes = patient.state.get("ae_details", ())
+        counts[i] = (len(patient_courses), len(aes), sum(1 for a in aes if a[3]))
+        if events is not None:
+            age0 = patient.age0
+            events.extend((pid, t, age0 + t, e, d) for t, e, d, _ in patient.history)
+            courses.extend(
+                (
+                    pid,
+                    c.treatment,
+                    c.kind,
+                    c.number,
+                    c.start,
+                    c.end,
+                    c.outcome,
+                    c.responder,
+                    c.total_dose,
+                    len(c.doses),
+                    len(c.adverse_events),
+                )
+                for c in patient_courses
+            )
+    return BlockOutput(block, traits, n, times, causes, counts, paths, events, courses)
+
+
+def _entry(patient: Patient, t: float):
+    yield patient.wait_until(t)
+    patient.log("entry", "enters the trial")
 
 
 def _run_blocks(args: tuple) -> list[BlockOutput]:
-    values, table, seed, draw, blocks, keep_events = args
-    return [simulate_block(values, table, seed, draw, b, n, keep_events) for b, n in blocks]
+    values, table, seed, draw, blocks, keep_events, entry_times = args
+    return [
+        simulate_block(values, table, seed, draw, b, n, keep_events, _entry_slice(entry_times, b, n))
+        for b, n in blocks
+    ]
+
+
+def _entry_slice(entry_times: np.ndarray | None, block: int, n: int) -> np.ndarray | None:
+    if entry_times is None:
+        return None
+    return entry_times[block * BLOCK_SIZE : block * BLOCK_SIZE + n]
 
 
 def _block_plan(n_patients: int) -> list[tuple[int, int]]:
@@ -159,6 +224,7 @@ def simulate(
     draw: int = 0,
     overrides: dict[str, float] | None = None,
     progress: bool = False,
+    entry_times: np.ndarray | None = None,
 ) -> SimulationResult:
     """Simulate ``n_patients`` patients of ``scenario`` from their first symptom.
 
@@ -181,6 +247,8 @@ def simulate(
         Parameter values by dotted path (a PSA draw, a sensitivity step).
     progress : bool
         Show a progress bar when the run lasts more than a couple of seconds.
+    entry_times : array, optional
+        Per patient id, the time (years from onset) of the strategy's ``entry`` trigger; NaN for none.
     """
     if not isinstance(n_patients, int | np.integer) or n_patients < 1:
         raise ValueError(f"n_patients must be a positive integer, got {n_patients!r}")
@@ -192,21 +260,33 @@ def simulate(
     check_sampled_values(values, scenario.path)
     table = life_table_for(scenario)
     plan = _block_plan(int(n_patients))
-    outputs = _execute(values, table, int(seed), draw, plan, keep_events, workers, progress)
+    if entry_times is not None:
+        entry_times = np.asarray(entry_times, dtype=float)
+        if entry_times.shape != (n_patients,):
+            raise ValueError(
+                f"entry_times must have one value per patient ({n_patients}), got {entry_times.shape}"
+            )
+    outputs = _execute(values, table, int(seed), draw, plan, keep_events, workers, progress, entry_times)
     patients = _patients_frame(scenario.strategy, outputs)
     paths = pd.DataFrame(
         [(scenario.strategy, *row) for out in outputs for row in out.paths], columns=list(PATH_COLUMNS)
     )
-    events = None
+    events = courses = None
     if keep_events:
         events = pd.DataFrame(
             [(scenario.strategy, *row) for out in outputs for row in out.events], columns=list(EVENT_COLUMNS)
         )
+        courses = pd.DataFrame(
+            [(scenario.strategy, *row) for out in outputs for row in out.courses],
+            columns=list(COURSE_COLUMNS),
+        )
     meta = run_metadata(scenario, seed=int(seed), n_patients=int(n_patients), draw=draw, overrides=overrides)
-    return SimulationResult(patients, events, paths, meta, scenario, values)
+    return SimulationResult(patients, events, paths, meta, scenario, values, courses)
 
 
-def _execute(values, table, seed, draw, plan, keep_events, workers, progress) -> list[BlockOutput]:
+def _execute(
+    values, table, seed, draw, plan, keep_events, workers, progress, entry_times=None
+) -> list[BlockOutput]:
     from tqdm.auto import tqdm
 
     bar = tqdm(total=sum(n for _, n in plan), unit="patient", delay=2.0, disable=not progress, leave=False)
@@ -214,7 +294,7 @@ def _execute(values, table, seed, draw, plan, keep_events, workers, progress) ->
         if workers == 1 or len(plan) == 1:
             outputs = []
             for b, n in plan:
-                outputs.append(simulate_block(values, table, seed, draw, b, n, keep_events))
+                outputs.extend(_run_blocks((values, table, seed, draw, [(b, n)], keep_events, entry_times)))
                 bar.update(n)
             return outputs
         # Chunks of a few blocks amortise inter-process overhead; order is restored by map().
@@ -258,6 +338,10 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     cols["sensory_factor"] = cat(lambda o: o.traits.sensory_factor)
     cols["motor_factor"] = cat(lambda o: o.traits.motor_factor)
     cols["tremor_burden"] = cat(lambda o: o.traits.tremor_burden)
+    counts = np.concatenate([o.counts for o in outputs])
+    cols["n_courses"] = counts[:, 0]
+    cols["n_adverse_events"] = counts[:, 1]
+    cols["n_severe_adverse_events"] = counts[:, 2]
     return pd.DataFrame(cols)
 
 

@@ -203,7 +203,7 @@ def _scenario_error(
     first_field = None
     first_file = None
     for err in exc.errors(include_url=False):
-        loc = [str(p) for p in err["loc"]]
+        loc = _without_union_tags([str(p) for p in err["loc"]], data)
         dotted = ".".join(loc)
         file = _origin_of(dotted, origins) or path
         kind = err["type"]
@@ -224,6 +224,15 @@ def _scenario_error(
     if len(lines) == 1:
         return ScenarioError(lines[0].split(": ", 2)[2], first_file, first_field)
     return ScenarioError(f"{len(lines)} problems:\n  " + "\n  ".join(lines), path, first_field)
+
+
+def _without_union_tags(loc: list[str], data: dict[str, Any]) -> list[str]:
+    """Drop the discriminator tag pydantic inserts in paths of tagged unions (``treatments.X.<type>.…``)."""
+    if len(loc) > 2 and loc[0] == "treatments":
+        entry = data.get("treatments", {}).get(loc[1])
+        if isinstance(entry, dict) and entry.get("type") == loc[2]:
+            return loc[:2] + loc[3:]
+    return loc
 
 
 def _origin_of(dotted: str, origins: dict[str, str]) -> str | None:

@@ -10,13 +10,10 @@ import math
 from itertools import pairwise
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from .parameters import Age, NonNegative, Positive, Probability
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from .parameters import Age, NonNegative, Positive, Probability, Section
+from .treatment_schema import Strategy, Treatment
 
 
 class Settings(Section):
@@ -165,6 +162,8 @@ class ScenarioModel(Section):
     diagnosis: Diagnosis
     malignancy: Malignancy
     mortality: Mortality
+    treatments: dict[str, Treatment] = Field(default_factory=dict)
+    strategy: Strategy = Field(default_factory=Strategy)
 
     @model_validator(mode="after")
     def _onset_below_thresholds(self) -> ScenarioModel:
@@ -179,4 +178,12 @@ class ScenarioModel(Section):
                 "settings.horizon_years = 'lifetime' needs mortality.background_rate_multiplier > 0 "
                 "(with no mortality a lifetime never ends); give a number of years instead"
             )
+        for key, rule in self.strategy.rules.items():
+            for field in ("give", "after"):
+                name = getattr(rule, field)
+                if name is not None and name not in self.treatments:
+                    raise ValueError(
+                        f"strategy.rules.{key}.{field} = '{name}' is not a treatment of this scenario; "
+                        f"defined: {', '.join(sorted(self.treatments)) or 'none'}"
+                    )
         return self

@@ -1,0 +1,244 @@
+"""Benchmark of the simulation core on one core (a script, not a test).
+
+    python benchmarks/bench_core.py [--patients N] [--repeats R] [--sample S] [--memory-sizes N ...]
+
+Measures, in one run (DESIGN §7):
+
+(a) patient-lifetimes per second of the default scenario (``sim.simulate(..., workers=1)``, best of R);
+(b) SimPy events per patient: the number of calls to ``simpy.Environment.step`` (each call processes one
+    event: a process's ``Initialize``, a ``Timeout``, a finished ``Process``, the patient's ``end`` event),
+    counted by wrapping ``step`` during a separate, untimed run of S patients;
+(c) a bare SimPy loop in the same run: one ``simpy.Environment`` per patient, one process yielding
+    timeouts, with as many processed events per patient as the model (timeouts = events - 2, for the
+    ``Initialize`` and the finished ``Process``), best of R; model and bare loop repeats alternate so both
+    see the same machine state.
+
+Prints lifetimes/s, events/s, the ratio of the model's event rate to the bare loop's, and the peak memory
+of ``sim.simulate`` for each of ``--memory-sizes``, each in a fresh child process: the resident-set high
+water mark (``VmHWM``, else ``resource.getrusage``) before and after the run, and the peak of traced
+Python/NumPy allocations from tracemalloc in a second child (tracing slows the run and adds its own memory).
+Goals: >= 20,000 lifetimes/s and >= 50% of the bare event rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import simpy
+
+import sim
+from sim.runner import versions
+
+GOAL_LIFETIMES_PER_S = 20_000
+GOAL_EVENT_RATIO = 0.5
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tuple[float, dict[str, float]]:
+    """Mean processed SimPy events per patient, in total and by event class (untimed run)."""
+    original = simpy.Environment.step
+    by_kind: collections.Counter[str] = collections.Counter()
+
+    def counting_step(env: simpy.Environment) -> None:
+        queue = env._queue  # the next event to be processed is the heap's head
+        if queue:
+            by_kind[type(queue[0][3]).__name__] += 1
+        original(env)
+
+    simpy.Environment.step = counting_step
+    try:
+        sim.simulate(scenario, n_patients=n_patients, seed=seed, workers=1)
+    finally:
+        simpy.Environment.step = original
+    total = sum(by_kind.values()) / n_patients
+    return total, {k: v / n_patients for k, v in by_kind.most_common()}
+
+
+def bare_loop(n_patients: int, timeouts: int) -> None:
+    """One environment per patient; one process yielding ``timeouts`` timeouts of one year each."""
+
+    def patient(env: simpy.Environment):
+        for _ in range(timeouts):
+            yield env.timeout(1.0)
+
+    for _ in range(n_patients):
+        env = simpy.Environment()
+        env.process(patient(env))
+        env.run()
+
+
+def count_bare_events(n_patients: int, timeouts: int) -> float:
+    original = simpy.Environment.step
+    count = 0
+
+    def counting_step(env: simpy.Environment) -> None:
+        nonlocal count
+        if env._queue:  # the last call finds the heap empty and raises EmptySchedule: not an event
+            count += 1
+        original(env)
+
+    simpy.Environment.step = counting_step
+    try:
+        bare_loop(n_patients, timeouts)
+    finally:
+        simpy.Environment.step = original
+    return count / n_patients
+
+
+def _peak_rss_mib() -> float:
+    """High-water mark of this process's resident set (MiB).
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, which starts afresh in a new program; ``ru_maxrss`` would
+    carry the parent's peak over ``fork``/``exec``. Elsewhere: ``ru_maxrss`` (KiB on Linux, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def memory_child(n_patients: int, mode: str) -> dict[str, float]:
+    """Run in a fresh process: peak memory of one ``sim.simulate`` call of ``n_patients`` patients."""
+    scenario = sim.load_scenario(sim.default_scenario_path())
+    sim.simulate(scenario, n_patients=16, seed=1, workers=1)  # imports and caches, before the baseline
+    baseline = _peak_rss_mib()
+    if mode == "tracemalloc":
+        import tracemalloc
+
+        tracemalloc.start()
+        result = sim.simulate(scenario, n_patients=n_patients, seed=1, workers=1)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        del result
+        return {"traced_peak_mib": peak / 2**20}
+    sim.simulate(scenario, n_patients=n_patients, seed=1, workers=1)
+    return {"rss_baseline_mib": baseline, "rss_peak_mib": _peak_rss_mib()}
+
+
+def measure_memory(n_patients: int, tracemalloc: bool) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for mode in ("rss", "tracemalloc") if tracemalloc else ("rss",):
+        proc = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--memory-child", str(n_patients), "--mode", mode],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"memory measurement of {n_patients} patients failed:\n{proc.stderr}")
+        out.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            names = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+        if names:
+            cpu = names[0]
+    except OSError:
+        pass
+    return f"{platform.node() or 'host'}: {cpu}, {os.cpu_count()} logical cores, {platform.system()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--patients", type=_positive_int, default=20_000, help="cohort size (default 20000)")
+    ap.add_argument("--repeats", type=_positive_int, default=3, help="timed repeats, best kept (default 3)")
+    ap.add_argument(
+        "--sample", type=_positive_int, default=2_000, help="patients whose events are counted (default 2000)"
+    )
+    ap.add_argument(
+        "--memory-sizes",
+        type=_positive_int,
+        nargs="*",
+        default=[20_000, 100_000],
+        help="cohort sizes for the peak-memory measurement (default 20000 100000; none to skip)",
+    )
+    ap.add_argument("--no-tracemalloc", action="store_true", help="measure the resident set only")
+    ap.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    ap.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--mode", default="rss", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.memory_child is not None:
+        print(json.dumps(memory_child(args.memory_child, args.mode)))
+        return 0
+
+    n = args.patients
+    print(f"antimag-sim core benchmark, {datetime.datetime.now().isoformat(timespec='seconds')}")
+    print(machine())
+    v = versions()
+    print(f"Python {v['python']}, SimPy {v['simpy']}, NumPy {v['numpy']}, antimag-sim {v['antimag-sim']}")
+    scenario = sim.load_scenario(sim.default_scenario_path())
+    sim.simulate(scenario, n_patients=512, seed=args.seed, workers=1)  # warm-up: imports, caches
+
+    events_per_patient, by_kind = count_model_events(scenario, args.sample, args.seed)
+    timeouts = max(1, round(events_per_patient) - 2)
+    bare_events_per_patient = count_bare_events(min(args.sample, 1000), timeouts)
+
+    model_times, bare_times = [], []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        sim.simulate(scenario, n_patients=n, seed=args.seed, workers=1)
+        model_times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        bare_loop(n, timeouts)
+        bare_times.append(time.perf_counter() - t0)
+
+    model_best, bare_best = min(model_times), min(bare_times)
+    lifetimes_per_s = n / model_best
+    model_events_per_s = lifetimes_per_s * events_per_patient
+    bare_events_per_s = n * bare_events_per_patient / bare_best
+    ratio = model_events_per_s / bare_events_per_s
+
+    print()
+    print(f"default scenario ({scenario.name}), {n} patients, workers=1, best of {args.repeats}")
+    print(f"  wall time (s)                 {model_best:10.3f}   all: {np.round(model_times, 3).tolist()}")
+    print(f"  patient-lifetimes per second  {lifetimes_per_s:10,.0f}   goal >= {GOAL_LIFETIMES_PER_S:,}")
+    kinds = ", ".join(f"{k} {c:.2f}" for k, c in by_kind.items())
+    print(f"  SimPy events per patient      {events_per_patient:10.2f}   (Environment.step calls)")
+    print(f"    counted on {args.sample} patients; by event class: {kinds}")
+    print(f"  model events per second       {model_events_per_s:10,.0f}")
+    print(f"bare SimPy loop, {n} patients, one Environment each, {timeouts} timeouts per patient")
+    print(f"  wall time (s)                 {bare_best:10.3f}   all: {np.round(bare_times, 3).tolist()}")
+    print(f"  events per patient            {bare_events_per_patient:10.2f}")
+    print(f"  bare events per second        {bare_events_per_s:10,.0f}")
+    print(f"ratio model / bare event rate   {ratio:10.1%}   goal >= {GOAL_EVENT_RATIO:.0%}")
+    verdict = "met" if lifetimes_per_s >= GOAL_LIFETIMES_PER_S and ratio >= GOAL_EVENT_RATIO else "NOT met"
+    print(f"DESIGN §7 goals: {verdict}")
+
+    if args.memory_sizes:
+        print()
+        print("peak memory of sim.simulate (fresh child process per size, workers=1)")
+        print(f"  {'patients':>9}{'RSS baseline MiB':>18}{'RSS peak MiB':>14}{'traced peak MiB':>17}")
+        for size in args.memory_sizes:
+            m = measure_memory(size, tracemalloc=not args.no_tracemalloc)
+            traced = f"{m['traced_peak_mib']:17.1f}" if "traced_peak_mib" in m else f"{'-':>17}"
+            print(f"  {size:>9}{m['rss_baseline_mib']:18.1f}{m['rss_peak_mib']:14.1f}{traced}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

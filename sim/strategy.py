@@ -1,0 +1,95 @@
+"""Strategies: rules from the scenario file that decide when to start which treatment.
+
+A strategy listens to a patient's events (diagnosis, milestones, a treatment's non-response, relapse or
+adverse event, trial entry) and starts courses from the catalogue. It never writes disease state: only
+treatments do, through the patient's effect interface.
+
+Triggers (``on``): ``diagnosis``; ``cidp_label`` (first labelled CIDP, before the anti-MAG diagnosis);
+``entry`` (trial entry); ``progression`` (modified Rankin rises after
+diagnosis); ``neuropathic_pain``; a milestone (``sensory_hands``, ``ataxia``, ``mrs2``, ``weakness``,
+``disabled``, ``walking_aid``, ``mrs4``, ``mrs5``) — a scale passing a threshold, since each scale is a step
+function of the same burden (mRS ≥ 3 is ``disabled``, INCAT leg ≥ 2 is ``walking_aid``); and
+``non_response``/``relapse``/``adverse_event`` of the treatment named by ``after``.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from .process import MRS_OF_THRESHOLD, Patient
+from .treatment_schema import TITRE_ORDER
+
+OUTCOME_TRIGGERS = ("non_response", "relapse", "adverse_event")
+MONTH = 1.0 / 12.0
+
+
+class StrategyEngine:
+    """Applies the rules of one strategy to one patient at a time (stateless between patients)."""
+
+    def __init__(self, strategy: SimpleNamespace, catalogue: dict) -> None:
+        self.rules = list(strategy.rules.values())
+        self.catalogue = catalogue
+        self.stop_on_ae = strategy.stop_on_adverse_event
+        self.by_trigger: dict[str, list] = {}
+        for rule in self.rules:
+            self.by_trigger.setdefault(rule.on, []).append(rule)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.rules)
+
+    def attach(self, patient: Patient, titre_band: int) -> None:
+        patient.state["titre_band"] = titre_band
+        if self.rules:
+            patient.listeners.append(self.on_event)
+
+    def on_event(self, patient: Patient, event: str, detail: str) -> None:
+        if event == "diagnosis":
+            patient.state["diagnosed"] = True
+        rules = self.by_trigger.get(event, ())
+        for rule in rules:
+            if event in OUTCOME_TRIGGERS and rule.after != detail:
+                continue
+            self._consider(patient, rule)
+        if event in MRS_OF_THRESHOLD and patient.state.get("diagnosed"):
+            for rule in self.by_trigger.get("progression", ()):
+                self._consider(patient, rule)
+        if event == "adverse_event" and self.stop_on_ae and detail in self.catalogue:
+            self._stop_after_severe(patient, detail)
+
+    def _consider(self, patient: Patient, rule) -> None:
+        treatment = self.catalogue[rule.give]
+        if not patient.alive:
+            return
+        if rule.give in patient.state.get("banned", ()):
+            return
+        if rule.requires_diagnosis and not patient.state.get("diagnosed"):
+            return
+        if patient.mrs < rule.min_mrs:
+            return
+        if patient.state.get("titre_band", 1) < TITRE_ORDER.index(rule.min_titre):
+            return
+        if treatment.active(patient) is not None:
+            return
+        if treatment.n_courses(patient) >= rule.max_courses:
+            return
+        if (
+            rule.max_cumulative_dose is not None
+            and treatment.cumulative_dose(patient) >= rule.max_cumulative_dose
+        ):
+            return
+        if rule.delay_months > 0:
+            patient.env.process(self._delayed_start(patient, treatment, rule.delay_months * MONTH))
+        else:
+            treatment.start(patient)
+
+    def _delayed_start(self, patient: Patient, treatment, delay: float):
+        yield patient.wait(delay)
+        if patient.alive and treatment.active(patient) is None:
+            treatment.start(patient)
+
+    def _stop_after_severe(self, patient: Patient, name: str) -> None:
+        """After a severe adverse event the treatment is not given again (its later rules are ignored)."""
+        details = patient.state.get("ae_details", [])
+        if details and details[-1][1] == name and details[-1][3]:
+            patient.state.setdefault("banned", set()).add(name)

@@ -1,0 +1,453 @@
+"""The treatment catalogue: what each intervention does to a patient, as SimPy processes.
+
+A :class:`Course` is a first-class object: its schedule of doses, the time on treatment, the response, the
+adverse events, and why it ended. Treatments change the disease only through the patient's
+:meth:`~sim.process.Patient.apply_effect` and :meth:`~sim.process.Patient.reverse`; whether and when they
+are given is decided by :mod:`sim.strategy`.
+
+Randomness (common random numbers): a patient's persistent traits for a treatment (responder, effect size,
+flare susceptibility) come from a stream keyed by (treatment name, patient), and each course's events from a
+stream keyed by (treatment name, patient, course number), both on the ``treatment`` purpose. The same
+patient therefore responds, or not, to rituximab in every arm that gives it, and no treatment draw ever
+shifts a natural-history draw.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+import simpy
+
+from .process import Patient
+from .random import PURPOSES, generator, stable_key
+
+WEEK = 1.0 / 52.0
+MONTH = 1.0 / 12.0
+DURATION_SIGMA = 0.7
+TREATMENT_DEATH = 3
+
+
+@dataclass
+class Course:
+    """One course of one treatment for one patient."""
+
+    treatment: str
+    kind: str
+    number: int
+    start: float
+    doses: list[tuple[float, float]] = field(default_factory=list)  # (time, amount in the drug's unit)
+    end: float | None = None
+    cost_per_year: float = 0.0  # continuous cost while on treatment (e.g. daily tablets)
+    repeat_years: float | None = None  # the last dose recurs at this interval while alive (device renewal)
+    responder: bool | None = None
+    outcome: str = "ongoing"
+    adverse_events: list[tuple[float, str, bool]] = field(default_factory=list)  # (time, name, severe)
+
+    @property
+    def total_dose(self) -> float:
+        return float(sum(a for _, a in self.doses))
+
+
+class TreatmentContext:
+    """What a course needs besides the patient: its parameters and the random streams."""
+
+    def __init__(self, seed: int, draw: int) -> None:
+        self.seed = seed
+        self.draw = draw
+
+    def traits_rng(self, name: str, pid: int) -> np.random.Generator:
+        return generator(self.seed, self.draw, PURPOSES["treatment"], stable_key(name), pid, 0)
+
+    def course_rng(self, name: str, pid: int, number: int) -> np.random.Generator:
+        return generator(self.seed, self.draw, PURPOSES["treatment"], stable_key(name), pid, number)
+
+
+class LazyRng:
+    """A course's generator, created on first use (creating one costs ~10 µs; many courses need none)."""
+
+    __slots__ = ("_args", "_rng")
+
+    def __init__(self, ctx: TreatmentContext, name: str, pid: int, number: int) -> None:
+        self._args = (ctx, name, pid, number)
+        self._rng = None
+
+    def __getattr__(self, attr: str):
+        if self._rng is None:
+            ctx, name, pid, number = self._args
+            self._rng = ctx.course_rng(name, pid, number)
+        return getattr(self._rng, attr)
+
+
+def _lognormal(rng: np.random.Generator, median: float, sigma: float = DURATION_SIGMA) -> float:
+    return float(median * math.exp(sigma * rng.standard_normal()))
+
+
+def efficacy_traits(eff: SimpleNamespace, rng: np.random.Generator, p_response: float) -> dict:
+    """Persistent response traits of a patient for one treatment (always the same number of draws)."""
+    u = rng.random(4)
+    lo = max(0.0, eff.rate_multiplier - eff.rate_multiplier_spread)
+    hi = min(1.0, eff.rate_multiplier + eff.rate_multiplier_spread)
+    return {
+        "responder": bool(u[0] < p_response),
+        "multiplier": lo + (hi - lo) * float(u[1]),
+        "reversal": min(1.0, 2.0 * eff.reversal_fraction * float(u[2])),
+        "u_extra": float(u[3]),
+    }
+
+
+class TreatmentBase:
+    """Common machinery: courses, traits, adverse events, and the response/relapse cycle."""
+
+    def __init__(
+        self, name: str, params: SimpleNamespace, context: TreatmentContext, stop_on_ae: bool
+    ) -> None:
+        self.name = name
+        self.p = params
+        self.ctx = context
+        self.stop_on_ae = stop_on_ae
+        self.effect_key = "effect:" + name
+
+    # -- bookkeeping --------------------------------------------------------------------------------------
+    def courses(self, patient: Patient) -> list[Course]:
+        return patient.state.setdefault("courses", [])
+
+    def active(self, patient: Patient) -> Course | None:
+        return patient.state.get("active:" + self.name)
+
+    def cumulative_dose(self, patient: Patient) -> float:
+        return sum(c.total_dose for c in self.courses(patient) if c.treatment == self.name)
+
+    def n_courses(self, patient: Patient) -> int:
+        return sum(1 for c in self.courses(patient) if c.treatment == self.name)
+
+    def traits(self, patient: Patient) -> dict:
+        key = "traits:" + self.name
+        if key not in patient.state:
+            rng = self.ctx.traits_rng(self.name, patient.pid)
+            patient.state[key] = efficacy_traits(self.p.efficacy, rng, self.p_response(patient))
+        return patient.state[key]
+
+    def p_response(self, patient: Patient) -> float:
+        return self.p.efficacy.p_response
+
+    def start(self, patient: Patient) -> Course:
+        number = self.n_courses(patient) + 1
+        course = Course(self.name, self.p.type, number, patient.env.now)
+        self.courses(patient).append(course)
+        patient.state["active:" + self.name] = course
+        patient.log("course_start", self.name, number)
+        patient.env.process(self.run(patient, course, LazyRng(self.ctx, self.name, patient.pid, number)))
+        return course
+
+    def finish(self, patient: Patient, course: Course, outcome: str) -> None:
+        if course.end is None:
+            course.end = patient.env.now
+            course.outcome = outcome
+            if patient.state.get("active:" + self.name) is course:
+                del patient.state["active:" + self.name]
+            patient.log("course_end", f"{self.name}: {outcome}", course.number)
+
+    def adverse_event(
+        self, patient: Patient, course: Course, what: str, severe: bool, p_death: float, u: float
+    ) -> bool:
+        """Record an adverse event; a severe one may kill (``u`` < ``p_death``). Returns True if fatal."""
+        course.adverse_events.append((patient.env.now, what, severe))
+        patient.log("adverse_event", self.name, 1.0 if severe else 0.0)
+        patient.state.setdefault("ae_details", []).append((patient.env.now, self.name, what, severe))
+        if severe and u < p_death:
+            patient.die(TREATMENT_DEATH, f"{what} ({self.name})")
+            return True
+        return False
+
+    def respond(self, patient: Patient, course: Course, rng: np.random.Generator, delay_years: float):
+        """After ``delay_years``: responders improve and stay better for a while; non-responders are told."""
+        traits = self.traits(patient)
+        eff = self.p.efficacy
+        course.responder = traits["responder"]
+        duration = _lognormal(rng, eff.response_duration_years)
+        yield patient.wait(delay_years)
+        if not patient.alive:
+            return
+        if not traits["responder"]:
+            patient.log("non_response", self.name)
+            return
+        patient.apply_effect(self.effect_key, traits["multiplier"])
+        patient.reverse(traits["reversal"], eff.reversal_window_years)
+        patient.log("response", self.name)
+        yield patient.wait(duration)
+        if patient.alive:
+            patient.remove_effect(self.effect_key)
+            patient.log("relapse", self.name)
+
+    def run(self, patient: Patient, course: Course, rng: np.random.Generator):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class RituximabTreatment(TreatmentBase):
+    """Anti-CD20: 375 mg/m² weekly × 4 or 1 g × 2; response after months in about a third (more likely at
+    anti-MAG ≥ 10,000 BTU), early IgM flare in some, infusion reactions, hypogammaglobulinaemia and
+    severe infections."""
+
+    def p_response(self, patient: Patient) -> float:
+        low = patient.state.get("titre_band", 1) == 0
+        return self.p.p_response_low_titre if low else self.p.efficacy.p_response
+
+    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+        p = self.p
+        t0 = patient.env.now
+        if p.regimen == "375mg_m2_x4":
+            course.doses = [(t0 + i * WEEK, 375.0 * p.body_surface_m2) for i in range(4)]
+        else:
+            course.doses = [(t0, 1000.0), (t0 + 2 * WEEK, 1000.0)]
+        u = rng.random(6)
+        traits = self.traits(patient)
+        if u[0] < p.p_infusion_reaction:
+            self.adverse_event(patient, course, "infusion reaction", False, 0.0, 1.0)
+        if u[1] < p.p_hypogammaglobulinaemia:
+            self.adverse_event(patient, course, "hypogammaglobulinaemia", False, 0.0, 1.0)
+        p_death = p.p_death_given_severe_infection
+        if u[2] < p.p_severe_infection and self.adverse_event(
+            patient, course, "severe infection", True, p_death, u[3]
+        ):
+            return
+        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, 0.4)
+        if traits["u_extra"] < p.p_flare:
+            patient.apply_effect("flare:" + self.name, p.flare_rate_multiplier)
+            patient.log("igm_flare", self.name)
+            yield patient.wait(min(p.flare_months * MONTH, delay))
+            patient.remove_effect("flare:" + self.name)
+        yield patient.wait_until(max(patient.env.now, course.doses[-1][0]))
+        self.finish(patient, course, "completed")
+        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env.now))
+
+
+class IVIgTreatment(TreatmentBase):
+    """Immunoglobulin: induction 2 g/kg then maintenance every few weeks; benefit lasts only while infused
+    (plus a few weeks); non-responders stop at the assessment; thromboembolism risk per infusion."""
+
+    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+        p = self.p
+        t0 = patient.env.now
+        interval = p.maintenance_interval_weeks * WEEK
+        traits = self.traits(patient)
+        course.responder = traits["responder"]
+        planned_end = t0 + (p.assessment_months * MONTH if not traits["responder"] else p.max_years)
+        n_planned = 1 + int(math.floor((planned_end - t0) / interval + 1e-9))
+        # First thromboembolism: geometric number of infusions (inversion, one uniform).
+        u = rng.random(3)
+        pte = p.p_thromboembolism_per_infusion
+        if pte <= 0:
+            k_te = math.inf
+        elif pte >= 1:
+            k_te = 0
+        else:
+            k_te = math.floor(math.log1p(-u[0]) / math.log1p(-pte))
+        te = k_te < n_planned
+        stop_at = t0 + k_te * interval if te else planned_end
+        n_given = 1 + int(math.floor((stop_at - t0) / interval + 1e-9))
+        course.doses = [(t0, p.induction_g_per_kg * p.weight_kg)] + [
+            (t0 + i * interval, p.maintenance_g_per_kg * p.weight_kg) for i in range(1, n_given)
+        ]
+        weeks_to_effect = p.efficacy.months_to_response * MONTH
+        if traits["responder"] and weeks_to_effect < stop_at - t0:
+            yield patient.wait(weeks_to_effect)
+            if not patient.alive:
+                return
+            patient.apply_effect(self.effect_key, traits["multiplier"])
+            patient.reverse(traits["reversal"], p.efficacy.reversal_window_years)
+            patient.log("response", self.name)
+        yield patient.wait_until(stop_at)
+        if not patient.alive:
+            return
+        n_minor = int(rng.binomial(n_given, p.p_other_adverse_event_per_infusion))
+        for _ in range(n_minor):
+            self.adverse_event(patient, course, "headache, rash or other infusion effect", False, 0.0, 1.0)
+        if te:
+            if self.adverse_event(
+                patient, course, "thromboembolism", True, p.p_death_given_thromboembolism, u[1]
+            ):
+                return
+            self.finish(patient, course, "stopped: adverse event")
+        elif not traits["responder"]:
+            patient.log("non_response", self.name)
+            self.finish(patient, course, "stopped: no response")
+        else:
+            self.finish(patient, course, "completed")
+        if traits["responder"] and self.effect_key in patient.effects:
+            yield patient.wait(p.benefit_weeks_after_stop * WEEK)
+            patient.remove_effect(self.effect_key)
+            patient.log("relapse", self.name)
+
+
+class PlasmaExchangeTreatment(TreatmentBase):
+    """A course of exchanges with a short-lived benefit; line and other complications per exchange."""
+
+    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+        p = self.p
+        t0 = patient.env.now
+        n = p.exchanges_per_course
+        step = p.course_weeks * WEEK / max(1, n - 1) if n > 1 else 0.0
+        course.doses = [(t0 + i * step, 1.0) for i in range(n)]
+        u = rng.random(2)
+        n_minor = int(rng.binomial(n, p.p_adverse_event_per_exchange))
+        for _ in range(n_minor):
+            self.adverse_event(patient, course, "hypotension, citrate or line complication", False, 0.0, 1.0)
+        if u[0] < p.p_severe_adverse_event_per_course and self.adverse_event(
+            patient, course, "severe line complication", True, p.p_death_given_severe, u[1]
+        ):
+            return
+        yield patient.wait_until(course.doses[-1][0])
+        self.finish(patient, course, "completed")
+        yield from self.respond(patient, course, rng, 0.0)
+
+
+class CyclophosphamideTreatment(TreatmentBase):
+    """Oral or intravenous pulses, alone or with prednisone or rituximab; haemorrhagic cystitis and a bladder
+    cancer risk that rises with the cumulative dose (Travis 1995)."""
+
+    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+        p = self.p
+        t0 = patient.env.now
+        step = p.interval_weeks * WEEK
+        course.doses = [(t0 + i * step, p.dose_per_pulse_g) for i in range(p.pulses)]
+        u = rng.random(3)
+        if u[0] < p.p_haemorrhagic_cystitis_per_course:
+            self.adverse_event(patient, course, "haemorrhagic cystitis", False, 0.0, 1.0)
+        if u[1] < p.p_severe_leukopenia_per_course:
+            self.adverse_event(patient, course, "severe leukopenia", True, 0.0, 1.0)
+        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, 0.4)
+        yield patient.wait_until(course.doses[-1][0])
+        self.finish(patient, course, "completed")
+        self._update_cancer_risk(patient)
+        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env.now))
+
+    def relative_risk(self, cumulative_g: float) -> float:
+        p = self.p
+        if cumulative_g < 20:
+            return p.bladder_cancer_rr_below_20g
+        if cumulative_g < 50:
+            return p.bladder_cancer_rr_20_to_49g
+        return p.bladder_cancer_rr_50g_or_more
+
+    def _update_cancer_risk(self, patient: Patient) -> None:
+        """(Re)start the bladder-cancer clock with the excess hazard of the new cumulative dose.
+
+        One Exp(1) draw per patient is spent along the piecewise-constant excess hazard (after a lag from
+        the first course), so more drug can only bring the cancer earlier (monotone coupling).
+        """
+        state = patient.state.get("bladder")
+        if state is None:
+            budget = -math.log1p(-0.999999 * self.traits(patient)["u_extra"])
+            state = {
+                "budget": budget,
+                "proc": None,
+                "lag_end": patient.env.now + self.p.bladder_cancer_lag_years,
+            }
+            patient.state["bladder"] = state
+        if state.get("cancer"):
+            return
+        rr = self.relative_risk(self.cumulative_dose(patient))
+        excess = self.p.bladder_cancer_base_rate_per_year * max(0.0, rr - 1.0)
+        if state["proc"] is not None and state["proc"].is_alive:
+            state["proc"].interrupt()
+        state["proc"] = patient.env.process(self._bladder_cancer(patient, state, excess))
+
+    def _bladder_cancer(self, patient: Patient, state: dict, hazard: float):
+        env = patient.env
+        try:
+            if env.now < state["lag_end"]:
+                yield patient.wait_until(state["lag_end"])
+            if hazard <= 0:
+                return
+            state["t_from"] = env.now
+            yield patient.wait(state["budget"] / hazard)
+        except simpy.Interrupt:
+            if "t_from" in state:
+                state["budget"] = max(0.0, state["budget"] - hazard * (env.now - state.pop("t_from")))
+            return
+        state["cancer"] = True
+        patient.log("bladder_cancer", self.name)
+        rate = self.p.bladder_cancer_excess_mortality_per_year
+        if rate > 0:
+            rng = self.ctx.course_rng(self.name + ":cancer", patient.pid, 1)
+            yield patient.wait(float(rng.exponential(1.0 / rate)))
+            patient.die(TREATMENT_DEATH, "bladder cancer after cyclophosphamide")
+
+
+class PainDrugTreatment(TreatmentBase):
+    """Gabapentin or duloxetine for neuropathic pain: 50% relief in ``p_placebo + 1/NNT``; some stop for side
+    effects. The drug changes pain, not the neuropathy."""
+
+    def traits(self, patient: Patient) -> dict:
+        key = "traits:" + self.name
+        if key not in patient.state:
+            u = self.ctx.traits_rng(self.name, patient.pid).random(2)
+            p_relief = min(1.0, self.p.p_placebo_response + 1.0 / self.p.nnt)
+            patient.state[key] = {
+                "responder": bool(u[0] < p_relief),
+                "stops": bool(u[1] < self.p.p_discontinue_adverse_event),
+            }
+        return patient.state[key]
+
+    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+        traits = self.traits(patient)
+        course.cost_per_year = self.p.cost_per_year
+        course.responder = traits["responder"]
+        yield patient.wait(2 * WEEK)  # titration
+        if traits["stops"]:
+            self.adverse_event(patient, course, "dizziness, somnolence or nausea", False, 0.0, 1.0)
+            self.finish(patient, course, "stopped: adverse event")
+            return
+        if traits["responder"]:
+            patient.log("pain_relief", self.name)
+            patient.state["pain_relieved"] = True
+            return  # continues for life; the course ends with the patient
+        patient.log("non_response", self.name)
+        self.finish(patient, course, "stopped: no response")
+
+
+class PhysiotherapyTreatment(TreatmentBase):
+    """A course of physiotherapy and occupational therapy sessions: better balance and function for some
+    months (a utility gain in the economics layer); it does not change demyelination."""
+
+    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+        p = self.p
+        t0 = patient.env.now
+        n = p.sessions_per_course
+        step = p.course_weeks * WEEK / n
+        course.doses = [(t0 + i * step, 1.0) for i in range(n)]
+        yield patient.wait(p.course_weeks * WEEK)
+        patient.log("function_improved", self.name, p.benefit_months)
+        self.finish(patient, course, "completed")
+
+
+class AssistiveDeviceTreatment(TreatmentBase):
+    """A walking aid, walker, wheelchair or orthosis: provided once, replaced every few years."""
+
+    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+        course.doses = [(patient.env.now, 1.0)]
+        course.repeat_years = self.p.replacement_years
+        patient.log("device", self.p.device)
+        return
+        yield  # a generator with no waiting: the device is provided at once
+
+
+IMPLEMENTATIONS = {
+    "rituximab": RituximabTreatment,
+    "ivig": IVIgTreatment,
+    "plasma_exchange": PlasmaExchangeTreatment,
+    "cyclophosphamide": CyclophosphamideTreatment,
+    "pain_drug": PainDrugTreatment,
+    "physiotherapy": PhysiotherapyTreatment,
+    "assistive_device": AssistiveDeviceTreatment,
+}
+
+
+def build_catalogue(
+    treatments: dict[str, SimpleNamespace], context: TreatmentContext, stop_on_ae: bool
+) -> dict:
+    """The scenario's treatments by name, ready to start courses."""
+    return {name: IMPLEMENTATIONS[t.type](name, t, context, stop_on_ae) for name, t in treatments.items()}

@@ -1,7 +1,7 @@
 """Shared fixtures: the bundled scenarios, one simulated cohort for the whole session, Hypothesis profiles.
 
-Hypothesis runs under the ``antimag`` profile (deterministic, no deadline, 25 examples) so that the suite stays
-fast and reproducible; ``HYPOTHESIS_PROFILE=thorough pytest`` runs 300 random examples per property.
+Hypothesis runs under the ``antimag`` profile (deterministic, no deadline, 25 examples) so the suite stays fast
+and reproducible; ``HYPOTHESIS_PROFILE=thorough pytest`` runs 300 random examples per property.
 """
 
 from __future__ import annotations

@@ -23,12 +23,14 @@ import simpy
 from .cohort import TITRE_BANDS, BlockTraits, background_death_times, draw_block
 from .errors import ScenarioError, SimulationError
 from .mortality import LifeTable, load_life_table
-from .process import DEATH_CAUSES, MILESTONES, Patient, threshold_list
+from .outcomes import OUTCOME_COLUMNS, patient_outcomes
+from .process import COLUMN, DEATH_CAUSES, MILESTONES, Patient, threshold_list
 from .random import BLOCK_SIZE
 from .scenario import Scenario
 from .strategy import StrategyEngine
 from .treatments import TreatmentContext, build_catalogue
 
+DEATH_COLUMN = COLUMN["t_death"]
 PATIENT_COLUMNS = (
     "strategy",
     "patient_id",
@@ -64,6 +66,7 @@ class BlockOutput:
     times: np.ndarray
     death_cause: np.ndarray
     counts: np.ndarray  # per patient: courses, adverse events, severe adverse events
+    economics: np.ndarray | None  # per patient: OUTCOME_COLUMNS
     paths: list
     events: list | None
     courses: list | None
@@ -126,6 +129,8 @@ def simulate_block(
     b0 = values.progression.burden_at_onset
     faster = values.progression.faster_phase_multiplier
     excess_rate = values.malignancy.excess_mortality_rate_per_year
+    econ_values = getattr(values, "economics", None)
+    econ = np.full((n, len(OUTCOME_COLUMNS)), np.nan) if econ_values is not None else None
     catalogue = build_catalogue(
         values.treatments, TreatmentContext(seed, draw), values.strategy.stop_on_adverse_event
     )
@@ -169,6 +174,11 @@ def simulate_block(
         patient_courses = patient.state.get("courses", ())
         aes = patient.state.get("ae_details", ())
         counts[i] = (len(patient_courses), len(aes), sum(1 for a in aes if a[3]))
+        if econ is not None:
+            t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
+            econ[i] = patient_outcomes(
+                patient.history, patient_courses, t_end, econ_values, values.treatments
+            )
         if events is not None:
             age0 = patient.age0
             events.extend((pid, t, age0 + t, e, d) for t, e, d, _ in patient.history)
@@ -188,7 +198,7 @@ def simulate_block(
                 )
                 for c in patient_courses
             )
-    return BlockOutput(block, traits, n, times, causes, counts, paths, events, courses)
+    return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
 
 
 def _entry(patient: Patient, t: float):
@@ -342,6 +352,10 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     cols["n_courses"] = counts[:, 0]
     cols["n_adverse_events"] = counts[:, 1]
     cols["n_severe_adverse_events"] = counts[:, 2]
+    if all(o.economics is not None for o in outputs):
+        econ = np.concatenate([o.economics for o in outputs])
+        for j, name in enumerate(OUTCOME_COLUMNS):
+            cols[name] = econ[:, j]
     return pd.DataFrame(cols)
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .economics_schema import Economics
 from .parameters import Age, NonNegative, Positive, Probability, Section
 from .treatment_schema import Strategy, Treatment
 
@@ -164,6 +165,7 @@ class ScenarioModel(Section):
     mortality: Mortality
     treatments: dict[str, Treatment] = Field(default_factory=dict)
     strategy: Strategy = Field(default_factory=Strategy)
+    economics: Economics | None = None
 
     @model_validator(mode="after")
     def _onset_below_thresholds(self) -> ScenarioModel:

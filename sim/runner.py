@@ -40,7 +40,7 @@ PATIENT_COLUMNS = (
     "mprotein_g_dl",
     "fast_progressor",
 )
-EVENT_COLUMNS = ("strategy", "patient_id", "time", "age", "event", "detail")
+EVENT_COLUMNS = ("strategy", "patient_id", "time", "age", "event", "detail", "value")
 PATH_COLUMNS = ("strategy", "patient_id", "time", "burden", "rate_per_year")
 COURSE_COLUMNS = (
     "strategy",
@@ -181,7 +181,7 @@ def simulate_block(
             )
         if events is not None:
             age0 = patient.age0
-            events.extend((pid, t, age0 + t, e, d) for t, e, d, _ in patient.history)
+            events.extend((pid, t, age0 + t, e, d, v) for t, e, d, v in patient.history)
             courses.extend(
                 (
                     pid,

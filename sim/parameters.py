@@ -30,15 +30,16 @@ MEAN_TOLERANCE = 0.05
 
 
 class Section(BaseModel):
-    """A table of a scenario file: unknown keys are errors, values are immutable."""
+    """A table of a scenario file: unknown keys are errors, values are immutable, types are strict (no
+    silent coercion of ``true`` or ``"0.5"`` to numbers)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Param(BaseModel):
     """One model parameter: point value, PSA distribution, source."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     value: float = Field(allow_inf_nan=False)
     source: str = Field(min_length=1, description="a key of docs/references.md or a short citation")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
-from typing import Literal
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -19,19 +19,20 @@ from .treatment_schema import Strategy, Treatment
 
 class Settings(Section):
     strategy: str = Field(min_length=1, description="name of the strategy this scenario describes")
-    horizon_years: float | Literal["lifetime"] = Field(
-        description="years of follow-up from onset, or 'lifetime' (until the life table's closing age)"
-    )
+    horizon_years: Any = Field(description="years of follow-up from onset (> 0), or 'lifetime' (until death)")
     life_table: str = Field(
         default="usa_2015", description="'usa_2015' (bundled) or a CSV path relative to the scenario file"
     )
 
-    @field_validator("horizon_years")
+    @field_validator("horizon_years", mode="before")
     @classmethod
-    def _positive_horizon(cls, v: float | str) -> float | str:
-        if isinstance(v, float) and not (v > 0 and math.isfinite(v)):
-            raise ValueError(f"horizon_years must be > 0 and finite or 'lifetime', got {v}")
-        return v
+    def _horizon(cls, v: Any) -> float | str:
+        """One field, two forms: a positive number of years or the word 'lifetime' (one clear error)."""
+        if v == "lifetime" and isinstance(v, str):
+            return v
+        if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 and math.isfinite(v):
+            return float(v)
+        raise ValueError(f"must be a number of years > 0 or 'lifetime', got {v!r}")
 
 
 class Population(Section):

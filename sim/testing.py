@@ -43,6 +43,7 @@ from .scenario import Scenario, default_scenario_path, load_scenario
 
 __all__ = [
     "DEFECTS",
+    "NATURAL_HISTORY_SECTIONS",
     "MalformedScenario",
     "horizon_years",
     "malformed_scenario_dicts",
@@ -53,6 +54,16 @@ __all__ = [
 ]
 
 SOURCE = "hypothesis"
+#: Sections of the natural history: what :func:`valid_scenarios` perturbs unless told otherwise.
+NATURAL_HISTORY_SECTIONS = (
+    "population",
+    "progression",
+    "thresholds",
+    "symptoms",
+    "diagnosis",
+    "malignancy",
+    "mortality",
+)
 THRESHOLD_SECTION = "thresholds"
 DEFECTS = ("wrong_type", "missing_key", "unknown_key", "out_of_range", "bad_distribution")
 
@@ -118,16 +129,26 @@ def parameter_kind(scenario: Scenario, path: str) -> Kind | None:
     return None
 
 
-def perturbable_parameters(scenario: Scenario | None = None) -> list[str]:
+def perturbable_parameters(
+    scenario: Scenario | None = None, sections: Sequence[str] | None = NATURAL_HISTORY_SECTIONS
+) -> list[str]:
     """Dotted paths of the parameters that :func:`valid_scenarios` may change (those with a known kind).
 
     Parameters
     ----------
     scenario : Scenario, optional
         Default: the bundled default scenario.
+    sections : sequence of str or None
+        Only parameters under these top-level sections; default the natural history
+        (:data:`NATURAL_HISTORY_SECTIONS`); ``None`` for every section (treatments, economics, ...).
     """
     scenario = scenario or _default_scenario()
-    return [path for path in scenario.parameters() if parameter_kind(scenario, path) is not None]
+    return [
+        path
+        for path in scenario.parameters()
+        if (sections is None or path.split(".", 1)[0] in sections)
+        and parameter_kind(scenario, path) is not None
+    ]
 
 
 # --------------------------------------------------------------------------- valid scenarios
@@ -237,7 +258,8 @@ def valid_scenarios(
     max_changes : int
         At most this many parameters are changed (possibly none).
     paths : sequence of str, optional
-        Dotted paths that may be changed; default :func:`perturbable_parameters` of ``base``.
+        Dotted paths that may be changed; default :func:`perturbable_parameters` of ``base`` (the natural
+        history sections).
     horizons : SearchStrategy, optional
         Values of ``settings.horizon_years``; default :func:`horizon_years`. ``st.none()`` keeps the base's.
     spread : float

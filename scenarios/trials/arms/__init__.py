@@ -1,0 +1,1 @@
+"""Strategy files of the arms of the bundled trials."""

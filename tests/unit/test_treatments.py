@@ -1,0 +1,235 @@
+"""Each treatment of the catalogue does what its definition says, and nothing more."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.treatments import MONTH, WEEK
+
+N = 600
+SEED = 5
+MILESTONE_COLUMNS = [
+    "t_sensory_hands",
+    "t_ataxia",
+    "t_mrs2",
+    "t_weakness",
+    "t_disabled",
+    "t_walking_aid",
+    "t_mrs4",
+    "t_mrs5",
+    "t_tremor",
+    "t_pain",
+    "t_faster_phase",
+    "t_diagnosis",
+    "t_malignancy",
+    "t_death",
+]
+
+
+@pytest.fixture(scope="module")
+def base() -> sim.Scenario:
+    return sim.load_scenario(sim.default_scenario_path())
+
+
+def fixed(value: float) -> dict:
+    return {"value": value, "source": "test"}
+
+
+def with_rule(scenario: sim.Scenario, give: str, on: str = "diagnosis", **extra) -> sim.Scenario:
+    rule = {"on": on, "give": give, **extra}
+    return scenario.with_updates({"strategy.rules.under_test": rule, "settings.strategy": f"test_{give}"})
+
+
+def run(scenario: sim.Scenario, n: int = N) -> sim.SimulationResult:
+    return sim.simulate(scenario, n_patients=n, seed=SEED, keep_events=True)
+
+
+def neutral_rituximab(scenario: sim.Scenario) -> sim.Scenario:
+    updates = {
+        "treatments.rituximab.efficacy.rate_multiplier": fixed(1.0),
+        "treatments.rituximab.efficacy.rate_multiplier_spread": fixed(0.0),
+        "treatments.rituximab.efficacy.reversal_fraction": fixed(0.0),
+        "treatments.rituximab.p_flare": fixed(0.0),
+        "treatments.rituximab.p_infusion_reaction": fixed(0.0),
+        "treatments.rituximab.p_hypogammaglobulinaemia": fixed(0.0),
+        "treatments.rituximab.p_severe_infection": fixed(0.0),
+    }
+    return scenario.with_updates(updates)
+
+
+def test_neutral_treatment_reproduces_natural_history_exactly(base):
+    """A treatment with neutral efficacy and no adverse events leaves every patient's course bit-identical."""
+    natural = run(base)
+    treated = run(with_rule(neutral_rituximab(base), "rituximab"))
+    assert treated.courses["treatment"].eq("rituximab").sum() > 100  # the treatment was really given
+    a = natural.patients[MILESTONE_COLUMNS].to_numpy()
+    b = treated.patients[MILESTONE_COLUMNS].to_numpy()
+    assert np.array_equal(a, b, equal_nan=True)
+    assert natural.patients["death_cause"].equals(treated.patients["death_cause"])
+    burden_a = sim.burden_at(natural, [1, 5, 10, 20])["burden"].to_numpy()
+    burden_b = sim.burden_at(treated, [1, 5, 10, 20])["burden"].to_numpy()
+    assert np.array_equal(burden_a, burden_b)
+
+
+def test_effective_rituximab_delays_disability_in_responders(base):
+    """Rituximab that halts progression (and no IgM flare) delays disability and never hastens it."""
+    strong = with_rule(
+        base.with_updates(
+            {
+                "treatments.rituximab.p_flare": fixed(0.0),
+                "treatments.rituximab.efficacy.p_response": fixed(1.0),
+                "treatments.rituximab.p_response_low_titre": fixed(1.0),
+                "treatments.rituximab.efficacy.rate_multiplier": fixed(0.0),
+                "treatments.rituximab.efficacy.rate_multiplier_spread": fixed(0.0),
+                "treatments.rituximab.efficacy.response_duration_years": fixed(100.0),
+            }
+        ),
+        "rituximab",
+    )
+    natural, treated = run(base), run(strong)
+    assert treated.patients["t_disabled"].notna().sum() < natural.patients["t_disabled"].notna().sum()
+    # Disease milestones can only be later (or never) under an effective treatment, never earlier.
+    for column in ("t_ataxia", "t_weakness", "t_disabled", "t_walking_aid"):
+        a = natural.patients[column].to_numpy()
+        b = treated.patients[column].to_numpy()
+        both = ~np.isnan(a) & ~np.isnan(b)
+        assert np.all(b[both] >= a[both] - 1e-9)
+        assert not np.any(np.isnan(a) & ~np.isnan(b) & (natural.patients["t_death"].isna()))
+
+
+def test_rituximab_schedule_doses_and_titre(base):
+    """375 mg/m² weekly × 4: four doses a week apart of 375 × body surface mg."""
+    result = run(with_rule(base, "rituximab"), n=300)
+    courses = result.courses[result.courses["treatment"] == "rituximab"]
+    assert len(courses) > 0
+    assert (courses["n_doses"] == 4).all()
+    assert np.allclose(courses["total_dose"], 4 * 375 * 1.9)
+
+
+def test_rituximab_response_more_likely_at_high_titre(base):
+    """Responders are about p_response at titres >= 10,000 BTU and p_response_low_titre below."""
+    scenario = with_rule(base, "rituximab")
+    result = sim.simulate(scenario, n_patients=4000, seed=SEED, keep_events=True)
+    first = result.courses[(result.courses["treatment"] == "rituximab") & (result.courses["course"] == 1)]
+    merged = first.merge(result.patients[["patient_id", "titre_band"]], on="patient_id")
+    low = merged[merged["titre_band"] == "1000-10000"]["responder"].astype(float).mean()
+    high = merged[merged["titre_band"] != "1000-10000"]["responder"].astype(float).mean()
+    assert abs(high - 0.315) < 0.04
+    assert abs(low - 0.15) < 0.08
+    assert high > low
+
+
+def test_ivig_non_responders_stop_at_assessment(base):
+    """IVIg non-responders stop at the 3-month assessment; responders stay on up to max_years."""
+    result = run(with_rule(base, "ivig"))
+    courses = result.courses[result.courses["treatment"] == "ivig"]
+    non = courses[courses["responder"] == False]  # noqa: E712 - object column
+    assert len(non) > 0
+    stopped = non[non["outcome"] == "stopped: no response"]
+    assert len(stopped) > 0
+    interval = 4 * WEEK
+    expected_doses = 1 + int(np.floor(3 * MONTH / interval + 1e-9))
+    assert (stopped["n_doses"] == expected_doses).all()
+    assert np.allclose(stopped["end"] - stopped["start"], 3 * MONTH)
+    first = 2.0 * 75
+    assert np.allclose(stopped["total_dose"], first + (expected_doses - 1) * 1.0 * 75)
+
+
+def test_plasma_exchange_course(base):
+    """A course is five exchanges over two weeks, with a short-lived benefit at most."""
+    result = run(with_rule(base, "plasma_exchange"), n=300)
+    courses = result.courses[result.courses["treatment"] == "plasma_exchange"]
+    assert (courses["n_doses"] == 5).all()
+    ended = courses.dropna(subset=["end"])
+    assert np.allclose(ended["end"] - ended["start"], 2 * WEEK)
+
+
+def test_cyclophosphamide_bladder_cancer_rises_with_cumulative_dose(base):
+    """More cumulative cyclophosphamide never delays bladder cancer, and brings more of it."""
+
+    def cancers(max_courses: int) -> pd.Series:
+        scenario = base.with_updates(
+            {
+                "treatments.cyclophosphamide.bladder_cancer_base_rate_per_year": fixed(0.02),
+                "treatments.cyclophosphamide.bladder_cancer_excess_mortality_per_year": fixed(0.0),
+                "strategy.rules.first": {"on": "diagnosis", "give": "cyclophosphamide"},
+                "strategy.rules.again": {
+                    "on": "progression",
+                    "give": "cyclophosphamide",
+                    "max_courses": max_courses,
+                },
+            }
+        )
+        events = run(scenario, n=1500).events
+        return events[events["event"] == "bladder_cancer"].groupby("patient_id")["time"].min()
+
+    one, many = cancers(1), cancers(8)
+    assert len(many) > len(one) > 0
+    common = one.index.intersection(many.index)
+    assert (many.loc[common] <= one.loc[common] + 1e-9).all()
+
+
+def test_pain_drug_relief_follows_nnt(base):
+    """Gabapentin relieves pain in p_placebo + 1/NNT of the patients who stay on it."""
+    result = sim.simulate(base, n_patients=6000, seed=SEED, keep_events=True)
+    courses = result.courses[result.courses["treatment"] == "gabapentin"]
+    stayed = courses[courses["outcome"] != "stopped: adverse event"]
+    share = stayed["responder"].astype(float).mean()
+    assert abs(share - (0.2 + 1 / 7.2)) < 0.05
+    second_line = result.courses[result.courses["treatment"] == "duloxetine"]["patient_id"]
+    failed_first = courses[courses["outcome"].str.startswith("stopped")]["patient_id"]
+    assert set(second_line) <= set(failed_first)
+
+
+def test_assistive_devices_follow_disability(base):
+    """A cane at the walking-aid milestone, a walker at mRS 4 and a wheelchair at mRS 5, at those times."""
+    result = run(base)
+    events = result.events
+    for device, milestone in (("cane", "walking_aid"), ("walker", "mrs4"), ("wheelchair", "mrs5")):
+        got = events[(events["event"] == "device") & (events["detail"] == device)].set_index("patient_id")[
+            "time"
+        ]
+        reached = events[events["event"] == milestone].groupby("patient_id")["time"].min()
+        assert set(got.index) == set(reached.index)
+        assert np.allclose(got.sort_index(), reached.loc[got.index].sort_index())
+
+
+def test_severe_adverse_event_can_kill_and_stops_treatment(base):
+    """Certain severe infection with certain death: every treated patient dies of the treatment."""
+    scenario = with_rule(
+        base.with_updates(
+            {
+                "treatments.rituximab.p_severe_infection": fixed(1.0),
+                "treatments.rituximab.p_death_given_severe_infection": fixed(1.0),
+            }
+        ),
+        "rituximab",
+    )
+    result = run(scenario, n=300)
+    treated = result.courses["patient_id"][result.courses["treatment"] == "rituximab"].unique()
+    assert len(treated) > 0
+    p = result.patients.set_index("patient_id").loc[treated]
+    assert (p["death_cause"] == "treatment").all()
+    starts = result.courses[result.courses["treatment"] == "rituximab"]
+    assert (starts.groupby("patient_id").size() == 1).all()
+    assert np.allclose(
+        p["t_death"].to_numpy(), starts.set_index("patient_id").loc[treated, "start"].to_numpy()
+    )
+
+
+def test_swapping_treatment_inputs_swaps_outcomes(base):
+    """Two arms giving the same treatment with different inputs: swapping the inputs swaps the outcomes."""
+    weak = {"treatments.rituximab.efficacy.p_response": fixed(0.2)}
+    strong = {"treatments.rituximab.efficacy.p_response": fixed(0.8)}
+    arm_a = with_rule(base.with_updates(weak), "rituximab")
+    arm_b = with_rule(base.with_updates(strong), "rituximab")
+    swapped_a = with_rule(base.with_updates(strong), "rituximab")
+    swapped_b = with_rule(base.with_updates(weak), "rituximab")
+    cols = MILESTONE_COLUMNS + ["qalys_disc", "cost_disc"]
+    a, b = run(arm_a, 300).patients[cols], run(arm_b, 300).patients[cols]
+    sa, sb = run(swapped_a, 300).patients[cols], run(swapped_b, 300).patients[cols]
+    assert sa.equals(b) and sb.equals(a)
+    assert not a.equals(b)

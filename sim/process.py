@@ -293,7 +293,8 @@ class Patient:
 
     def diagnosis(self, steps: list[tuple[float, str, str]]):
         for t, event, detail in steps:
-            yield self.wait_until(t)
+            if t > self.env.now:  # steps on the same day share one SimPy event
+                yield self.wait_until(t)
             self.record(event, detail)
 
     def life(self, t_background: float, t_malignancy: float, excess_exp: float, excess_rate: float):

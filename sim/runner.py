@@ -310,7 +310,8 @@ def _execute(
         # Chunks of a few blocks amortise inter-process overhead; order is restored by map().
         chunk = max(1, min(8, len(plan) // (workers * 4) or 1))
         tasks = [
-            (values, table, seed, draw, plan[i : i + chunk], keep_events) for i in range(0, len(plan), chunk)
+            (values, table, seed, draw, plan[i : i + chunk], keep_events, entry_times)
+            for i in range(0, len(plan), chunk)
         ]
         outputs = []
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:

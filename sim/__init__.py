@@ -13,16 +13,20 @@ from .errors import ScenarioError, SimulationError
 from .runner import SimulationResult, simulate
 from .scenario import Scenario, default_scenario_path, load_scenario, scenario_from_dict
 from .trajectory import burden_at, outcome_scales
+from .trial import TrialResult, load_trial, simulate_trial
 
 __all__ = [
     "Scenario",
     "ScenarioError",
     "SimulationError",
     "SimulationResult",
+    "TrialResult",
     "default_scenario_path",
     "load_scenario",
+    "load_trial",
     "burden_at",
     "outcome_scales",
     "scenario_from_dict",
     "simulate",
+    "simulate_trial",
 ]

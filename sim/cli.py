@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .errors import ScenarioError, SimulationError
 from .output import OutputDirError, atomic_output_dir
+from .trial_cli import add_trial_command, cmd_trial
 
 EXIT_BAD_INPUT = 2
 
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_argument(cal, optional=True)
     _common_run_options(cal, patients=5000)
     cal.add_argument("--figure", default="calibration.png", help="where to write the figure (PNG)")
+    add_trial_command(sub)
     return parser
 
 
@@ -160,7 +162,7 @@ def cmd_calibration(args: argparse.Namespace) -> int:
     return 0 if table["within"].all() else 1
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "calibration": cmd_calibration}
+COMMANDS = {"run": cmd_run, "check": cmd_check, "calibration": cmd_calibration, "trial": cmd_trial}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ output is byte-identical for any number of workers.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -373,6 +374,7 @@ def check_sampled_values(values: SimpleNamespace, path: str) -> None:
         )
 
 
+@functools.lru_cache(maxsize=1)
 def versions() -> dict[str, str]:
     def version(dist: str) -> str:
         try:
@@ -380,7 +382,7 @@ def versions() -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             return "not installed"
 
-    return {
+    return {  # cached: reading package metadata costs ~10 ms, too much for every trial replicate
         "antimag-sim": version("antimag-sim"),
         "python": platform.python_version(),
         "numpy": np.__version__,

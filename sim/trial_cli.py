@@ -1,0 +1,113 @@
+"""``antimag trial FILE``: replicate a simulated randomised trial and report its power.
+
+Registered in :mod:`sim.cli` by importing ``add_trial_command`` and ``cmd_trial``, calling
+``add_trial_command(sub)`` in ``build_parser()`` and adding ``"trial": cmd_trial`` to ``COMMANDS``. This
+module imports nothing heavy at import time, so ``antimag --help`` stays fast.
+
+Errors follow the rest of the command line: a bad trial or scenario file raises :class:`sim.ScenarioError`
+and an unusable output directory :class:`sim.output.OutputDirError`, which ``sim.cli.main`` turns into exit
+status 2 with a one-paragraph message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .trial import Trial
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def add_trial_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``trial`` sub-command to the ``antimag`` parser's sub-parsers; returns its parser."""
+    p = subparsers.add_parser(
+        "trial",
+        help="replicate a simulated randomised trial; print the effect and power of each endpoint",
+        description=(
+            "Simulate a published randomised trial (a trial file, e.g. scenarios/trials/leger2013.toml) "
+            "many times: screen, randomise, follow up, measure with error and analyse; print per endpoint "
+            "the mean estimate, its 95%% range over replicates and the power."
+        ),
+    )
+    p.add_argument("trial", help="trial file (TOML)")
+    p.add_argument("--replicates", type=_positive_int, default=200, help="simulated trials (default 200)")
+    p.add_argument("--seed", type=_seed, default=1, help="root seed of every random stream (default 1)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="processes; results do not depend on it")
+    p.add_argument("--out", default=None, help="directory for replicates.csv, summary.csv, metadata.json")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    return p
+
+
+def cmd_trial(args: argparse.Namespace) -> int:
+    """Run ``antimag trial``; returns the exit status (0)."""
+    from .output import atomic_output_dir, check_output_dir
+    from .trial import load_trial, simulate_trial
+
+    trial = load_trial(args.trial)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_output_dir(out, getattr(args, "force", False))  # before the run, not after minutes of work
+    t0 = time.perf_counter()
+    result = simulate_trial(
+        trial, replicates=args.replicates, seed=args.seed, workers=args.workers, progress=True
+    )
+    elapsed = time.perf_counter() - t0
+    print_summary(result.summary, trial, args.replicates, args.seed, elapsed)
+    if out is not None:
+        with atomic_output_dir(out, force=getattr(args, "force", False)) as tmp:
+            result.replicates.to_csv(tmp / "replicates.csv", index=False)
+            result.summary.to_csv(tmp / "summary.csv", index=False)
+            result.baseline.to_csv(tmp / "baseline.csv", index=False)
+            (tmp / "metadata.json").write_text(json.dumps(result.metadata, indent=2, sort_keys=True) + "\n")
+        print(f"Wrote {out}/replicates.csv, summary.csv, baseline.csv, metadata.json")
+    return 0
+
+
+def print_summary(summary: pd.DataFrame, trial: Trial, replicates: int, seed: int, elapsed: float) -> None:
+    """Print one line per endpoint and comparison: mean estimate, 95% range, power ± Monte Carlo SE."""
+    arms = ", ".join(f"{k} {a.patients}" for k, a in trial.model.arms.items())
+    print(f"{trial.name}: {arms}; {replicates} replicates, seed {seed} ({elapsed:.1f} s)")
+    print(f"source: {trial.model.source}")
+    header = (
+        f"{'endpoint':<24}{'comparison':<26}{'months':>7}{'mean':>9}{'SD':>8}{'95% range':>20}{'power':>16}"
+    )
+    print(header)
+    for r in summary.itertuples():
+        name = r.endpoint + (" *" if r.primary else "")
+        comparison = f"{r.arm_a} - {r.arm_b}"
+        spread = f"{r.p2_5:.3f} to {r.p97_5:.3f}"
+        power = f"{r.power:.3f} ± {r.power_mcse:.3f}"
+        print(
+            f"{name:<24}{comparison:<26}{r.months:>7g}{r.mean_estimate:>9.3f}{r.sd_estimate:>8.3f}"
+            f"{spread:>20}{power:>16}"
+        )
+    print(
+        "* primary. Estimates are treatment minus control: difference in mean change from entry (scale "
+        "points; INCAT, ISS and mRS: negative = better; MRC: positive = better) or in responder shares. "
+        "Power: share of replicates with p < alpha favouring the treatment; ± Monte Carlo SE."
+    )

@@ -4,7 +4,8 @@
 
 Method: minimise the sum of squared differences (in points) between the simulated Kaplan–Meier cumulative
 incidence and the targets, by Nelder–Mead on log-transformed parameters. Common random numbers make the
-objective a deterministic, piecewise-smooth function of the parameters. Disability and transformation do
+objective a deterministic (piecewise-constant, finely stepped) function of the parameters, which
+Nelder–Mead handles without gradients. Disability and transformation do
 not share parameters, so they are fitted separately. Prints the fitted values to copy into the scenario.
 """
 

@@ -150,6 +150,13 @@ def measure_memory(n_patients: int, tracemalloc: bool) -> dict[str, float]:
     return out
 
 
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
+    except OSError:
+        return "unknown"
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -191,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     print(machine())
     v = versions()
     print(f"Python {v['python']}, SimPy {v['simpy']}, NumPy {v['numpy']}, antimag-sim {v['antimag-sim']}")
+    print(f"load average at start: {_load()} (other processes on the machine distort the timings)")
     scenario = sim.load_scenario(sim.default_scenario_path())
     sim.simulate(scenario, n_patients=512, seed=args.seed, workers=1)  # warm-up: imports, caches
 
@@ -226,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  events per patient            {bare_events_per_patient:10.2f}")
     print(f"  bare events per second        {bare_events_per_s:10,.0f}")
     print(f"ratio model / bare event rate   {ratio:10.1%}   goal >= {GOAL_EVENT_RATIO:.0%}")
+    print(f"load average after the timed runs: {_load()}")
     verdict = "met" if lifetimes_per_s >= GOAL_LIFETIMES_PER_S and ratio >= GOAL_EVENT_RATIO else "NOT met"
     print(f"DESIGN §7 goals: {verdict}")
 

@@ -41,6 +41,7 @@ DIAGNOSIS_ROWS = (
     "unclear_workup",
     "csf",
     "biopsy",
+    "csf_raised",
 )
 MALIGNANCY_ROWS = ("transformation", "excess_death")
 MORTALITY_ROWS = ("background",)
@@ -168,9 +169,10 @@ def diagnostic_journeys(
     t_exam = t_present + d.referral_wait_mean_years * _exp(u[1])
     demyelinating = u[2] < d.p_ncs_demyelinating
     cidp = demyelinating & (u[3] < d.p_cidp_first)
-    cidp_delay = _lognormal(u[4], d.cidp_relabel_median_years, 1.0)
-    unclear_delay = _lognormal(u[5], d.unclear_workup_median_years, 1.0)
+    cidp_delay = _lognormal(u[4], d.cidp_relabel_median_years, d.cidp_relabel_sigma)
+    unclear_delay = _lognormal(u[5], d.unclear_workup_median_years, d.unclear_workup_sigma)
     csf = u[6] < d.p_csf
+    csf_raised = u[8] < d.p_csf_protein_raised
     biopsy = ~demyelinating & (u[7] < d.p_biopsy_if_unclear)
     lab = d.lab_turnaround_years
     journeys = []
@@ -188,7 +190,7 @@ def diagnostic_journeys(
         elif not demyelinating[i]:
             t = te + float(unclear_delay[i])
         if csf[i]:
-            steps.append((t, "csf", "raised CSF protein"))
+            steps.append((t, "csf", "raised CSF protein" if csf_raised[i] else "normal CSF protein"))
         if biopsy[i]:
             steps.append((t, "nerve_biopsy", "demyelination with IgM deposits"))
         steps.append((t + lab, "serology", f"IgM paraprotein; anti-MAG {TITRE_BANDS[titre[i]]} BTU"))

@@ -199,6 +199,7 @@ def simulate_block(
                 )
                 for c in patient_courses
             )
+    traits.diagnosis_steps = []  # consumed: drop it so that memory holds outputs only
     return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
 
 

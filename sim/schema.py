@@ -135,8 +135,11 @@ class Diagnosis(Section):
     p_ncs_demyelinating: Probability
     p_cidp_first: Probability = Field(description="labelled CIDP first, among demyelinating NCS")
     cidp_relabel_median_years: Positive
+    cidp_relabel_sigma: Positive = Field(description="log-scale SD of the delay while labelled CIDP")
     unclear_workup_median_years: Positive
+    unclear_workup_sigma: Positive
     p_csf: Probability
+    p_csf_protein_raised: Probability
     p_biopsy_if_unclear: Probability
     lab_turnaround_years: Positive
 

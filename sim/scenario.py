@@ -70,13 +70,14 @@ class Scenario:
 
         ``overrides`` maps dotted parameter paths to values (a PSA draw, a one-way sensitivity step).
         """
-        key = tuple(sorted((overrides or {}).items()))
-        if key not in self._values_cache:
-            unknown = set(overrides or {}) - set(self.parameters())
-            if unknown:
-                raise ScenarioError(f"unknown parameter(s) {sorted(unknown)}", self.path)
-            self._values_cache[key] = _to_values(self.model, "", dict(overrides or {}))
-        return self._values_cache[key]
+        if not overrides:  # the base case is asked for often: build it once
+            if "base" not in self._values_cache:
+                self._values_cache["base"] = _to_values(self.model, "", {})
+            return self._values_cache["base"]
+        unknown = set(overrides) - set(self.parameters())
+        if unknown:
+            raise ScenarioError(f"unknown parameter(s) {sorted(unknown)}", self.path)
+        return _to_values(self.model, "", dict(overrides))
 
     def with_updates(self, updates: Mapping[str, Any]) -> Scenario:
         """A new validated scenario with some entries replaced (dotted paths; a number sets ``value``)."""

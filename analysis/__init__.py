@@ -1,5 +1,6 @@
 """antimag-sim analysis: outcome summaries, calibration, cost-effectiveness, figures.
 
-Functions here take tidy frames produced by :mod:`sim` and never run a simulation themselves, except the
-command-line entry points that say so.
+Summaries, decision analysis and figures take tidy frames produced by :mod:`sim` and never run a
+simulation; the entry points that do (calibration fitting, comparisons, sensitivity analyses in
+:mod:`analysis.dsa`) say so.
 """

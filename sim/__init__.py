@@ -10,6 +10,7 @@ Public interface (docs/model.md, DESIGN §3)::
 """
 
 from .errors import ScenarioError, SimulationError
+from .psa import run_psa
 from .runner import SimulationResult, simulate
 from .scenario import Scenario, default_scenario_path, load_scenario, scenario_from_dict
 from .trajectory import burden_at, outcome_scales
@@ -26,6 +27,7 @@ __all__ = [
     "load_trial",
     "burden_at",
     "outcome_scales",
+    "run_psa",
     "scenario_from_dict",
     "simulate",
     "simulate_trial",

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from .econ_cli import COMMANDS as ECON_COMMANDS
+from .econ_cli import add_commands as add_econ_commands
 from .errors import ScenarioError, SimulationError
 from .output import OutputDirError, atomic_output_dir
 from .trial_cli import add_trial_command, cmd_trial
@@ -76,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common_run_options(cal, patients=5000)
     cal.add_argument("--figure", default="calibration.png", help="where to write the figure (PNG)")
     add_trial_command(sub)
+    add_econ_commands(sub)
     return parser
 
 
@@ -162,7 +165,13 @@ def cmd_calibration(args: argparse.Namespace) -> int:
     return 0 if table["within"].all() else 1
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "calibration": cmd_calibration, "trial": cmd_trial}
+COMMANDS = {
+    "run": cmd_run,
+    "check": cmd_check,
+    "calibration": cmd_calibration,
+    "trial": cmd_trial,
+    **ECON_COMMANDS,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,9 @@ class ScenarioError(ValueError):
         prefix = ("invalid scenario " + ", ".join(where) + ": ") if where else "invalid scenario: "
         super().__init__(prefix + message)
 
+    def __reduce__(self):  # rebuilt from its parts, so a pickled copy (from a worker) reads the same
+        return (type(self), (self.reason, self.file, self.field))
+
 
 class SimulationError(RuntimeError):
     """A patient's process failed; the message names the patient, the draw and the seed."""

@@ -42,6 +42,11 @@ DIAGNOSTIC_COSTS = {
     "nerve_biopsy": "nerve_biopsy",
 }
 MRS_EVENTS = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
+#: Events that can change the utility or the yearly care cost; every other event leaves spells whole, so a
+#: treatment that changes nothing adds no rounding either (TESTING.md B10).
+STATE_EVENTS = frozenset(
+    {*MRS_EVENTS, "mrs", "neuropathic_pain", "pain_relief", "malignancy", "bladder_cancer"}
+)
 
 
 def force_of_interest(annual_rate: float) -> float:
@@ -134,7 +139,7 @@ def patient_outcomes(
     for t, event, _detail, value in history:
         if t >= t_end:
             break
-        if t > t_prev:
+        if t > t_prev and event in STATE_EVENTS:  # spells close only where utility or care may change
             w = utility()
             qalys += w * (t - t_prev)
             qalys_disc += w * flow(t_prev, t, de)

@@ -108,6 +108,10 @@ class Patient:
         faster_multiplier: float,
         thresholds: list[tuple[float, str, int]],
     ) -> None:
+        if not (base_rate >= 0.0 and math.isfinite(base_rate)):
+            raise SimulationError(
+                f"patient {pid}: progression rate must be finite and >= 0, got {base_rate!r}"
+            )
         self.env = env
         self.pid = pid
         self.age0 = age0
@@ -295,10 +299,15 @@ class Patient:
         for t, event, detail in steps:
             if t > self.env.now:  # steps on the same day share one SimPy event
                 yield self.wait_until(t)
+            elif not t >= self.env.now - 1e-9 * max(1.0, self.env.now):  # NaN or a step back in time
+                raise SimulationError(f"patient {self.pid}: diagnostic step '{event}' at t={t!r} before now")
             self.record(event, detail)
 
     def life(self, t_background: float, t_malignancy: float, excess_exp: float, excess_rate: float):
         horizon = self.horizon
+        for name, value in (("background death", t_background), ("transformation", t_malignancy)):
+            if not value >= 0.0:  # NaN or negative: a sampling error, never "it does not happen"
+                raise SimulationError(f"patient {self.pid}: {name} time {value!r} is not a time >= 0")
         t_death, cause = t_background, 1
         if t_malignancy < min(t_background, horizon):
             yield self.wait_until(t_malignancy)

@@ -166,8 +166,8 @@ def simulate_block(
             env.process(_entry(patient, float(entry_times[i])))
         try:
             env.run(until=patient.end)
-        except SimulationError:
-            raise
+        except SimulationError as exc:  # add what reproduces it: the draw and the seed
+            raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
         except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
             raise SimulationError(f"patient {pid} (draw {draw}, seed {seed}) failed: {exc!r}") from exc
         causes[i] = patient.death_cause
@@ -345,7 +345,10 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     for j, name in enumerate(MILESTONES):
         cols[name] = times[:, j]
     causes = np.concatenate([o.death_cause for o in outputs])
-    cols["death_cause"] = np.where(causes > 0, np.asarray(DEATH_CAUSES, dtype=object)[causes], None)
+    # One dtype whoever died (pandas' string dtype, missing for the living).
+    cols["death_cause"] = pd.Series(
+        np.where(causes > 0, np.asarray(DEATH_CAUSES, dtype=object)[causes], None), dtype="str"
+    )
     # Scale factors and tremor/pain onset burdens: what outcome_scales needs besides the path.
     cols["arm_factor"] = cat(lambda o: o.traits.arm_factor)
     cols["sensory_factor"] = cat(lambda o: o.traits.sensory_factor)

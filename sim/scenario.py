@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import tomllib
+import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import ScenarioError
-from .parameters import Param
+from .parameters import Kind, Param
 from .schema import ScenarioModel
 
 MAX_EXTENDS_DEPTH = 16
@@ -74,10 +75,24 @@ class Scenario:
             if "base" not in self._values_cache:
                 self._values_cache["base"] = _to_values(self.model, "", {})
             return self._values_cache["base"]
-        unknown = set(overrides) - set(self.parameters())
-        if unknown:
-            raise ScenarioError(f"unknown parameter(s) {sorted(unknown)}", self.path)
+        kinds = self.parameter_kinds()
+        for path, value in overrides.items():
+            if path not in kinds:
+                raise ScenarioError(f"unknown parameter '{path}'", self.path, path)
+            kind = kinds[path]
+            if kind is not None and not kind.contains(float(value)):
+                raise ScenarioError(
+                    f"value {value!r} is outside the allowed range {kind.describe()} (a {kind.name})",
+                    self.path,
+                    path,
+                )
         return _to_values(self.model, "", dict(overrides))
+
+    def parameter_kinds(self) -> dict[str, Kind | None]:
+        """The domain (kind) of every parameter by dotted path, for checking values set from outside."""
+        if "kinds" not in self._values_cache:
+            self._values_cache["kinds"] = dict(_walk_kinds(self.model, ""))
+        return self._values_cache["kinds"]
 
     def with_updates(self, updates: Mapping[str, Any]) -> Scenario:
         """A new validated scenario with some entries replaced (dotted paths; a number sets ``value``)."""
@@ -209,7 +224,7 @@ def _scenario_error(
         file = _origin_of(dotted, origins) or path
         kind = err["type"]
         if kind == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1])
+            allowed = _allowed_keys(loc[:-1], data)
             message = f"unknown key '{loc[-1]}'" + (
                 f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
             )
@@ -249,19 +264,40 @@ def _origin_of(dotted: str, origins: dict[str, str]) -> str | None:
     return None
 
 
-def _allowed_keys(loc: list[str]) -> list[str]:
-    model: type[BaseModel] | None = ScenarioModel
-    for part in loc:
-        info = model.model_fields.get(part) if model else None
-        annotation = info.annotation if info else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-        if model is None and info is not None and _is_param_annotation(info):
-            model = Param
-    return list(model.model_fields) if model else []
+def _allowed_keys(loc: list[str], data: dict[str, Any] | None = None) -> list[str]:
+    """The keys allowed in the table at ``loc`` (for the message on an unknown key)."""
+    model: Any = ScenarioModel
+    parts = list(loc)
+    node: Any = data or {}
+    while parts and model is not None:
+        part = parts.pop(0)
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+        info = model.model_fields.get(part)
+        if info is None:
+            return []
+        annotation = info.annotation
+        if typing.get_origin(annotation) is dict:  # a named table: skip the name
+            if not parts:
+                return []
+            name = parts.pop(0)
+            node = node.get(name, {}) if isinstance(node, dict) else {}
+            annotation = typing.get_args(annotation)[1]
+        model = _model_in(annotation, node)
+    return list(model.model_fields) if model is not None else []
 
 
-def _is_param_annotation(info: Any) -> bool:
-    return info.annotation is Param or Param in getattr(info.annotation, "__args__", ())
+def _model_in(annotation: Any, node: Any) -> type[BaseModel] | None:
+    """The model class an annotation stands for (unwrapping Optional, Annotated and tagged unions)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    candidates = [a for a in typing.get_args(annotation) if a is not type(None)]
+    found = [m for a in candidates if (m := _model_in(a, node)) is not None]
+    if len(found) > 1 and isinstance(node, dict) and "type" in node:  # a treatment: pick by its type
+        tagged = [
+            m for m in found if node["type"] in typing.get_args(m.model_fields.get("type").annotation or ())
+        ]
+        found = tagged or found
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------- values
@@ -279,6 +315,22 @@ def _walk_params(model: BaseModel, prefix: str) -> Iterator[tuple[str, Param]]:
             for key, item in val.items():
                 if isinstance(item, BaseModel):
                     yield from _walk_params(item, f"{path}.{key}.")
+
+
+def _walk_kinds(model: BaseModel, prefix: str) -> Iterator[tuple[str, Kind | None]]:
+    fields = type(model).model_fields
+    for name in fields:
+        val = getattr(model, name)
+        path = f"{prefix}{name}"
+        if isinstance(val, Param):
+            kinds = [m.func for m in fields[name].metadata if isinstance(getattr(m, "func", None), Kind)]
+            yield path, kinds[0] if kinds else None
+        elif isinstance(val, BaseModel):
+            yield from _walk_kinds(val, path + ".")
+        elif isinstance(val, dict):
+            for key, item in val.items():
+                if isinstance(item, BaseModel):
+                    yield from _walk_kinds(item, f"{path}.{key}.")
 
 
 def _to_values(model: BaseModel, prefix: str, overrides: dict[str, float]) -> SimpleNamespace:

@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -389,14 +390,18 @@ def _targets(base: Scenario) -> dict[str, list]:
     }
 
 
-_NOT_A_NUMBER = st.sampled_from(["abc", "", "one", [1, 2], {"x": 1}])
+_NOT_A_NUMBER = st.sampled_from(["abc", "", "0.5", "1e-3", True, False, [1, 2], {"x": 1}])
 _NOT_A_STRING = st.sampled_from([5, 2.5, [1, 2], {"x": 1}, True])
 _NOT_A_TABLE = st.sampled_from([5, 0.5, "abc", [1, 2], True])
 
 
 def _wrong_type(draw: st.DrawFn, data: dict, t: dict) -> MalformedScenario:
-    where = draw(st.sampled_from(["section", "param", "param_value", "param_source", "param_dist", "string"]))
-    if where == "section" and t["sections"]:
+    kinds = ["section", "param", "param_value", "param_source", "param_dist", "string", "horizon"]
+    where = draw(st.sampled_from(kinds))
+    if where == "horizon" and isinstance(data.get("settings"), dict) and "horizon_years" in data["settings"]:
+        parts = ("settings", "horizon_years")
+        bad = draw(st.sampled_from(["forever", "Lifetime", "20", True, [20], {"years": 20}]))
+    elif where == "section" and t["sections"]:
         parts = draw(st.sampled_from(t["sections"]))
         bad = draw(_NOT_A_TABLE)
     elif where == "string" and t["strings"]:
@@ -571,27 +576,23 @@ def malformed_scenario_dicts(
     base : Scenario, optional
         The valid scenario to corrupt; default the bundled default. Its merged data is used.
     defects : sequence of str
-        Which kinds of defect to draw from (:data:`DEFECTS`): ``wrong_type`` (a table, a number or a
-        string replaced by a value of another type), ``missing_key`` (a required key deleted),
-        ``unknown_key`` (a misspelt or unknown key added to a table), ``out_of_range`` (a value outside its
-        field's domain, or a horizon that is not > 0 and finite), ``bad_distribution`` (an unknown
-        distribution, ``sd <= 0``, ``low >= high``, keys of another distribution, a distribution the field
-        does not allow, a mean that disagrees with the value, a support beyond the field's range, an
-        impossible beta).
+        Which kinds of defect to draw from (:data:`DEFECTS`):
+
+        * ``wrong_type``: a table, a number, a string or the horizon replaced by a value of another type
+          (booleans and quoted numbers included);
+        * ``missing_key``: a required key deleted;
+        * ``unknown_key``: a misspelt or unknown key added to a table;
+        * ``out_of_range``: a value outside its field's domain, or a horizon that is not > 0 and finite;
+        * ``bad_distribution``: an unknown distribution, ``sd <= 0``, ``low >= high``, keys of another
+          distribution, a distribution the field does not allow, a mean that disagrees with the value, a
+          support beyond the field's range, an impossible beta.
 
     Returns
     -------
     MalformedScenario
         ``data`` fails validation with a :class:`sim.ScenarioError` whose ``field`` is ``field`` and whose
         message contains every string in ``expect``.
-
-    Notes
-    -----
-    Numeric strings (``"0.5"``) and booleans are not drawn as wrong types of numbers: the schema currently
-    coerces them (see the test suite's expected failures).
     """
-    import copy
-
     base = base or _default_scenario()
     unknown = sorted(set(defects) - set(DEFECTS))
     if unknown:

@@ -246,30 +246,39 @@ class IVIgTreatment(TreatmentBase):
         else:
             k_te = math.floor(math.log1p(-u[0]) / math.log1p(-pte))
         te = k_te < n_planned
-        stop_at = t0 + k_te * interval if te else planned_end
+        t_te = t0 + k_te * interval if te else math.inf
+        stop_at = t_te if te and self.stop_on_ae else planned_end
         n_given = 1 + int(math.floor((stop_at - t0) / interval + 1e-9))
         course.doses = [(t0, p.induction_g_per_kg * p.weight_kg)] + [
             (t0 + i * interval, p.maintenance_g_per_kg * p.weight_kg) for i in range(1, n_given)
         ]
-        weeks_to_effect = p.efficacy.months_to_response * MONTH
-        if traits["responder"] and weeks_to_effect < stop_at - t0:
-            yield patient.wait(weeks_to_effect)
+        # Minor infusion effects: one uniform per planned infusion, so the rate shifts no other draw.
+        minor = rng.random(n_planned) < p.p_other_adverse_event_per_infusion
+        timeline = []
+        t_effect = t0 + p.efficacy.months_to_response * MONTH
+        if traits["responder"] and t_effect < stop_at:
+            timeline.append((t_effect, 0))
+        if te:
+            timeline.append((t_te, 1))
+        for t, what in sorted(timeline):
+            yield patient.wait_until(t)
             if not patient.alive:
                 return
-            patient.apply_effect(self.effect_key, traits["multiplier"])
-            patient.reverse(traits["reversal"], p.efficacy.reversal_window_years)
-            patient.log("response", self.name)
-        yield patient.wait_until(stop_at)
-        if not patient.alive:
-            return
-        n_minor = int(rng.binomial(n_given, p.p_other_adverse_event_per_infusion))
-        for _ in range(n_minor):
-            self.adverse_event(patient, course, "headache, rash or other infusion effect", False, 0.0, 1.0)
-        if te:
-            if self.adverse_event(
+            if what == 0:
+                patient.apply_effect(self.effect_key, traits["multiplier"])
+                patient.reverse(traits["reversal"], p.efficacy.reversal_window_years)
+                patient.log("response", self.name)
+            elif self.adverse_event(
                 patient, course, "thromboembolism", True, p.p_death_given_thromboembolism, u[1]
             ):
                 return
+        yield patient.wait_until(stop_at)
+        if not patient.alive:
+            return
+        # Minor effects are recorded (and costed) at the end of the course: a few days' error at most.
+        for _ in range(int(minor[:n_given].sum())):
+            self.adverse_event(patient, course, "headache, rash or other infusion effect", False, 0.0, 1.0)
+        if te and self.stop_on_ae:
             self.finish(patient, course, "stopped: adverse event")
         elif not traits["responder"]:
             patient.log("non_response", self.name)
@@ -292,7 +301,7 @@ class PlasmaExchangeTreatment(TreatmentBase):
         step = p.course_weeks * WEEK / max(1, n - 1) if n > 1 else 0.0
         course.doses = [(t0 + i * step, 1.0) for i in range(n)]
         u = rng.random(2)
-        n_minor = int(rng.binomial(n, p.p_adverse_event_per_exchange))
+        n_minor = int((rng.random(n) < p.p_adverse_event_per_exchange).sum())  # fixed count of draws
         for _ in range(n_minor):
             self.adverse_event(patient, course, "hypotension, citrate or line complication", False, 0.0, 1.0)
         if u[0] < p.p_severe_adverse_event_per_course and self.adverse_event(

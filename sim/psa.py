@@ -1,0 +1,499 @@
+"""Probabilistic sensitivity analysis (PSA): parameter draws, strategies run on shared patients, tidy output.
+
+For PSA draw ``d = 1 .. n_draws`` every uncertain parameter (``dist`` other than ``fixed``) is sampled by
+inversion of its scenario distribution, ``sim.parameters.sample(param, u)``, at the uniform
+``u = sim.random.parameter_generator(seed, d, path).random()``: the first number of a stream keyed by the
+draw and the parameter's dotted path. Hence
+
+* a parameter shared by several strategies (e.g. everything inherited from ``natural_history.toml``) takes
+  the same value in each of them in a draw (matched by path); a parameter present in only some strategies is
+  still sampled from its own stream;
+* a parameter's draw never depends on which other parameters exist or are uncertain;
+* each strategy is run with ``simulate(..., draw=d, overrides=...)``, so all strategies of a draw share the
+  same patients (common random numbers), and each draw has a new cohort (``shared_cohort=False``, the
+  default) or every draw reuses the base-case cohort of ``draw=0`` (``shared_cohort=True``, which removes
+  first-order noise between draws).
+
+A draw is checked against every rule of the scenario schema (field domains and cross-field rules such as
+increasing thresholds or ``p_titre_low + p_titre_high <= 1``) before anything is simulated; a draw that
+breaks one raises :class:`sim.ScenarioError` naming the draw, the strategy, the field and the sampled values.
+
+Draws are independent, so they run on a process pool in any order and are put back in order: the table is
+identical for any number of workers. With every distribution fixed, draw ``d`` of the PSA equals
+``simulate(scenario, n_patients, seed, draw=d)`` exactly (or the base case ``draw=0`` with
+``shared_cohort=True``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .errors import ScenarioError
+from .parameters import Param, sample
+from .random import parameter_generator
+from .runner import SimulationResult, simulate
+from .scenario import Scenario, scenario_from_dict
+
+__all__ = [
+    "PSA_MEASURES",
+    "CohortJob",
+    "as_scenario_list",
+    "check_overrides",
+    "parameter_uniforms",
+    "psa_attrs",
+    "run_cohorts",
+    "run_psa",
+    "sample_parameters",
+    "simulate_strategies",
+    "summarise_arm",
+]
+
+#: Output name → column of ``result.patients``: discounted (the headline), then undiscounted.
+PSA_MEASURES: dict[str, str] = {
+    "cost": "cost_disc",
+    "qalys": "qalys_disc",
+    "lys": "lys_disc",
+    "cost_undisc": "cost",
+    "qalys_undisc": "qalys",
+    "lys_undisc": "lys",
+}
+
+
+class CohortJob(NamedTuple):
+    """One run of every strategy on the same patients.
+
+    ``draw`` keys the patient and treatment streams (``simulate(draw=...)``); ``overrides`` holds, per
+    strategy (in the order of the scenarios), the parameter values by dotted path.
+    """
+
+    draw: int
+    overrides: tuple[dict[str, float], ...]
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+
+def as_scenario_list(scenarios: Scenario | Sequence[Scenario]) -> list[Scenario]:
+    """One scenario or several, as a list; strategy names must be distinct and scenarios need economics."""
+    items = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
+    if not items:
+        raise ValueError("at least one scenario is required")
+    for s in items:
+        if not isinstance(s, Scenario):
+            raise TypeError(f"expected sim.Scenario objects, got {type(s).__name__}")
+        if s.model.economics is None:
+            raise ScenarioError("has no [economics] table: costs and QALYs cannot be computed", s.path)
+    names = [s.strategy for s in items]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ScenarioError(
+            f"strategy name(s) {dup} appear more than once; each strategy needs its own settings.strategy",
+            items[0].path,
+            "settings.strategy",
+        )
+    return items
+
+
+def _check_positive_int(name: str, value: Any) -> int:
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_seed(seed: Any) -> int:
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+# --------------------------------------------------------------------------------------------- sampling
+
+
+def parameter_uniforms(seed: int, draws: Sequence[int], path: str) -> np.ndarray:
+    """The uniform of parameter ``path`` in each PSA draw: the first number of its keyed stream."""
+    return np.array([parameter_generator(seed, int(d), path).random() for d in draws])
+
+
+def _sampled_columns(scenarios: Sequence[Scenario]) -> list[str]:
+    """Uncertain parameter paths in first-appearance order (strategy order, then file order)."""
+    seen: dict[str, None] = {}
+    for s in scenarios:
+        for path in s.uncertain_parameters():
+            seen.setdefault(path, None)
+    return list(seen)
+
+
+def sample_parameters(
+    scenarios: Scenario | Sequence[Scenario], draws: Sequence[int] | int, seed: int
+) -> pd.DataFrame:
+    """The PSA values of every uncertain parameter, per draw and strategy (no simulation).
+
+    Parameters
+    ----------
+    scenarios : Scenario or sequence of Scenario
+        The strategies; a parameter is matched across them by its dotted path.
+    draws : int or sequence of int
+        ``n`` for draws ``1 .. n``, or the draw indices themselves (each >= 1; 0 is the base case).
+    seed : int
+        Root seed (the same as the simulation's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``draw``, ``strategy`` and one per uncertain parameter (its dotted path), one row per draw ×
+        strategy (draw-major). A parameter a strategy does not have is NaN in that strategy's rows.
+    """
+    items = as_scenario_list(scenarios)
+    seed = _check_seed(seed)
+    if np.ndim(draws) == 0:
+        draw_list = list(range(1, _check_positive_int("n_draws", draws) + 1))
+    else:
+        draw_list = [int(d) for d in draws]
+        if not draw_list or any(d < 1 for d in draw_list):
+            raise ValueError(f"draws must be indices >= 1 (0 is the base case), got {draw_list[:5]}")
+    columns = _sampled_columns(items)
+    uniforms = {path: parameter_uniforms(seed, draw_list, path) for path in columns}
+    cache: dict[tuple[str, Param], np.ndarray] = {}
+    per_strategy = []
+    for s in items:
+        values: dict[str, np.ndarray] = {}
+        for path, param in s.uncertain_parameters().items():
+            key = (path, param)
+            if key not in cache:
+                cache[key] = np.asarray(sample(param, uniforms[path]), dtype=float)
+            values[path] = cache[key]
+        per_strategy.append(values)
+    n_d, n_s = len(draw_list), len(items)
+    table: dict[str, Any] = {
+        "draw": np.repeat(np.asarray(draw_list, dtype=np.int64), n_s),
+        "strategy": np.tile(np.asarray([s.strategy for s in items], dtype=object), n_d),
+    }
+    for path in columns:
+        col = np.full((n_d, n_s), np.nan)
+        for j, values in enumerate(per_strategy):
+            if path in values:
+                col[:, j] = values[path]
+        table[path] = col.ravel()
+    return pd.DataFrame(table)
+
+
+# --------------------------------------------------------------------------------------------- checks
+
+
+def _fixed_template(scenario: Scenario) -> dict[str, Any]:
+    """The scenario's data with every parameter as a fixed ``{value, source}`` table (cheap to validate)."""
+    data = copy.deepcopy(scenario.data)
+    for path, param in scenario.parameters().items():
+        node = data
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node[part]
+        node[parts[-1]] = {"value": param.value, "source": "psa"}
+    return data
+
+
+_TEMPLATES: dict[str, dict[str, Any]] = {}
+
+
+def check_overrides(scenario: Scenario, overrides: Mapping[str, float], context: str = "") -> None:
+    """Raise :class:`sim.ScenarioError` if parameter values break a rule of the scenario schema.
+
+    Every parameter in ``overrides`` is written into the scenario as a fixed value and the whole scenario is
+    validated again: field domains (a probability in [0, 1], a cost >= 0, ...) and every cross-field rule
+    (increasing thresholds, ``age_onset_min < age_onset_mean < age_onset_max``, ``p_titre_low +
+    p_titre_high <= 1``, ``faster_phase_multiplier >= 1``, discount rates < 1, ...).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario the values are for.
+    overrides : mapping of str to float
+        Values by dotted parameter path (unknown paths are an error).
+    context : str
+        Prefix of the message, e.g. ``"PSA draw 7"``.
+    """
+    if not overrides:
+        return
+    params = scenario.parameters()
+    unknown = sorted(set(overrides) - set(params))
+    if unknown:
+        raise ScenarioError(f"{context}: unknown parameter(s) {unknown}".lstrip(": "), scenario.path)
+    template = _TEMPLATES.get(scenario.sha256)
+    if template is None:
+        template = _TEMPLATES.setdefault(scenario.sha256, _fixed_template(scenario))
+    data = copy.deepcopy(template)
+    for path, value in overrides.items():
+        node = data
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node[part]
+        node[parts[-1]] = {"value": float(value), "source": "psa"}
+    try:
+        scenario_from_dict(data, name=scenario.path)
+    except ScenarioError as exc:
+        field = exc.field or ""
+        involved = {
+            p: v for p, v in overrides.items() if not field or p == field or p.startswith(field + ".")
+        } or dict(overrides)
+        shown = ", ".join(f"{p} = {v:.6g}" for p, v in list(involved.items())[:8])
+        more = f" (and {len(involved) - 8} more)" if len(involved) > 8 else ""
+        prefix = f"{context} of strategy '{scenario.strategy}'" if context else f"'{scenario.strategy}'"
+        raise ScenarioError(
+            f"{prefix}: the sampled values break a rule: {exc.reason}; sampled {shown}{more}. "
+            "Narrow the distributions involved or make them consistent.",
+            scenario.path,
+            exc.field,
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------- running
+
+
+def summarise_arm(patients: pd.DataFrame) -> dict[str, float]:
+    """Cohort means and Monte Carlo standard errors of the headline measures (:data:`PSA_MEASURES`)."""
+    n = len(patients)
+    row: dict[str, float] = {"n_patients": n}
+    for name, column in PSA_MEASURES.items():
+        x = patients[column].to_numpy(dtype=float)
+        row[name] = float(x.mean())
+        row[name + "_se"] = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    return row
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(scenarios: list[Scenario], n_patients: int, seed: int) -> None:
+    _WORKER.update(scenarios=scenarios, n_patients=n_patients, seed=seed)
+
+
+def _run_job(job: CohortJob) -> list[dict[str, float]]:
+    scenarios = _WORKER["scenarios"]
+    rows = []
+    for scenario, overrides in zip(scenarios, job.overrides, strict=True):
+        result = simulate(
+            scenario,
+            n_patients=_WORKER["n_patients"],
+            seed=_WORKER["seed"],
+            workers=1,
+            draw=job.draw,
+            overrides=overrides or None,
+        )
+        rows.append(summarise_arm(result.patients))
+        _forget_overridden_values(scenario)
+    return rows
+
+
+def _forget_overridden_values(scenario: Scenario) -> None:
+    """Drop the values ``Scenario.values(overrides)`` cached for a draw (~30 KiB each): a long PSA would
+    otherwise keep one per draw and strategy. The base values (no overrides) stay cached."""
+    cache = getattr(scenario, "_values_cache", None)
+    if isinstance(cache, dict):
+        for key in [k for k in cache if k]:
+            del cache[key]
+
+
+def run_cohorts(
+    scenarios: Scenario | Sequence[Scenario],
+    jobs: Sequence[CohortJob],
+    n_patients: int,
+    seed: int,
+    workers: int = 1,
+    progress: bool = False,
+    unit: str = "run",
+) -> pd.DataFrame:
+    """Run every strategy for each job (a draw key and per-strategy overrides), on a process pool.
+
+    The engine of :func:`run_psa` and of :mod:`analysis.dsa`. Overrides are not checked here (see
+    :func:`check_overrides`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``job`` (index in ``jobs``), ``draw``, ``strategy``, ``n_patients`` and, for each measure of
+        :data:`PSA_MEASURES`, the cohort mean and its Monte Carlo standard error (``<measure>_se``). One row
+        per job × strategy, in job then strategy order, whatever the number of workers.
+    """
+    from tqdm.auto import tqdm
+
+    items = as_scenario_list(scenarios)
+    n_patients = _check_positive_int("n_patients", n_patients)
+    seed = _check_seed(seed)
+    workers = _check_positive_int("workers", workers)
+    for job in jobs:
+        if len(job.overrides) != len(items):
+            raise ValueError(
+                f"each job needs overrides for {len(items)} strategies, got {len(job.overrides)}"
+            )
+    bar = tqdm(total=len(jobs), unit=unit, disable=not progress, delay=1.0, leave=False)
+    results: list[list[dict[str, float]]] = []
+    try:
+        if workers == 1 or len(jobs) <= 1:
+            _init_worker(items, n_patients, seed)
+            try:
+                for job in jobs:
+                    results.append(_run_job(job))
+                    bar.update(1)
+            finally:
+                _WORKER.clear()
+        else:
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(jobs)),
+                initializer=_init_worker,
+                initargs=(items, n_patients, seed),
+            ) as pool:
+                for rows in pool.map(_run_job, jobs, chunksize=1):
+                    results.append(rows)
+                    bar.update(1)
+    finally:
+        bar.close()
+    records = []
+    for k, (job, rows) in enumerate(zip(jobs, results, strict=True)):
+        for scenario, row in zip(items, rows, strict=True):
+            records.append({"job": k, "draw": job.draw, "strategy": scenario.strategy, **row})
+    columns = ["job", "draw", "strategy", "n_patients"]
+    columns += [c for name in PSA_MEASURES for c in (name, name + "_se")]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def run_psa(
+    scenarios: Scenario | Sequence[Scenario],
+    n_draws: int,
+    n_patients: int,
+    seed: int,
+    workers: int = 1,
+    progress: bool = False,
+    *,
+    shared_cohort: bool = False,
+) -> pd.DataFrame:
+    """Probabilistic sensitivity analysis of one or more strategies on common random numbers.
+
+    Parameters
+    ----------
+    scenarios : Scenario or sequence of Scenario
+        One strategy or several (distinct ``settings.strategy``; each with ``[economics]``).
+    n_draws : int
+        Number of parameter draws (draw indices ``1 .. n_draws``).
+    n_patients : int
+        Patients per strategy and draw.
+    seed : int
+        Root seed of the patient and the parameter streams.
+    workers : int
+        Processes over draws; the table does not depend on it.
+    progress : bool
+        Show a progress bar (draws done).
+    shared_cohort : bool
+        If True every draw simulates the base-case patients (``draw=0`` streams) so that only the
+        parameters vary between draws; by default each draw has its own patients (``draw=d``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per draw × strategy (draw-major, strategies in the given order): ``draw``, ``strategy``,
+        ``n_patients``; ``cost``, ``qalys``, ``lys`` (discounted cohort means, in the scenario's currency
+        and price year, QALYs and life-years) and ``cost_undisc``, ``qalys_undisc``, ``lys_undisc``
+        (undiscounted), each with its Monte Carlo standard error ``<column>_se`` (between patients, within
+        the draw); then one column per sampled uncertain parameter, named by its dotted path (NaN for a
+        strategy without it). ``cost``/``qalys`` feed :func:`analysis.cea.ceac` etc. directly
+        (``effect="qalys"``).
+
+    Raises
+    ------
+    sim.ScenarioError
+        If a draw breaks a rule of a scenario (checked for all draws before any simulation), a scenario has
+        no economics, or two scenarios name the same strategy.
+    """
+    items = as_scenario_list(scenarios)
+    n_draws = _check_positive_int("n_draws", n_draws)
+    n_patients = _check_positive_int("n_patients", n_patients)
+    seed = _check_seed(seed)
+    draws = sample_parameters(items, n_draws, seed)
+    param_columns = [c for c in draws.columns if c not in ("draw", "strategy")]
+    per_strategy_paths = [list(s.uncertain_parameters()) for s in items]
+    values = draws[param_columns].to_numpy(dtype=float)
+    jobs = []
+    n_s = len(items)
+    col_index = {p: i for i, p in enumerate(param_columns)}
+    for k in range(n_draws):
+        d = k + 1
+        overrides = []
+        for j, (scenario, paths) in enumerate(zip(items, per_strategy_paths, strict=True)):
+            row = values[k * n_s + j]
+            ov = {p: float(row[col_index[p]]) for p in paths}
+            check_overrides(scenario, ov, f"PSA draw {d}")
+            overrides.append(ov)
+        jobs.append(CohortJob(0 if shared_cohort else d, tuple(overrides)))
+    out = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="draw")
+    out["draw"] = out["job"] + 1
+    out = out.drop(columns="job")
+    out = pd.concat([out, draws[param_columns].reset_index(drop=True)], axis=1)
+    out.attrs.update(psa_attrs(items, n_draws, n_patients, seed, shared_cohort))
+    return out
+
+
+def psa_attrs(
+    scenarios: Sequence[Scenario], n_draws: int, n_patients: int, seed: int, shared_cohort: bool
+) -> dict[str, Any]:
+    """What reproduces a PSA table: seed, sizes, strategies and their scenario hashes, currency."""
+    econ = scenarios[0].model.economics
+    return {
+        "seed": seed,
+        "n_draws": n_draws,
+        "n_patients": n_patients,
+        "shared_cohort": shared_cohort,
+        "strategies": {s.strategy: s.sha256 for s in scenarios},
+        "currency": econ.currency,
+        "price_year": econ.price_year,
+    }
+
+
+# --------------------------------------------------------------------------------------------- base case
+
+
+def _simulate_one(args: tuple) -> SimulationResult:
+    scenario, n_patients, seed, keep_events = args
+    return simulate(scenario, n_patients=n_patients, seed=seed, workers=1, keep_events=keep_events)
+
+
+def simulate_strategies(
+    scenarios: Scenario | Sequence[Scenario],
+    n_patients: int,
+    seed: int,
+    workers: int = 1,
+    keep_events: bool = False,
+    progress: bool = False,
+) -> list[SimulationResult]:
+    """The base case (``draw=0``) of every strategy on the same patients, strategies run in parallel.
+
+    Row ``i`` of every result's ``patients`` is the same patient (common random numbers). Results do not
+    depend on ``workers``.
+    """
+    from tqdm.auto import tqdm
+
+    items = as_scenario_list(scenarios)
+    n_patients = _check_positive_int("n_patients", n_patients)
+    seed = _check_seed(seed)
+    workers = _check_positive_int("workers", workers)
+    tasks = [(s, n_patients, seed, keep_events) for s in items]
+    bar = tqdm(total=len(tasks), unit="strategy", disable=not progress, delay=1.0, leave=False)
+    out: list[SimulationResult] = []
+    try:
+        if workers == 1 or len(tasks) == 1:
+            for task in tasks:
+                out.append(_simulate_one(task))
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+                for result in pool.map(_simulate_one, tasks):
+                    out.append(result)
+                    bar.update(1)
+    finally:
+        bar.close()
+    return out

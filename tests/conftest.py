@@ -1,6 +1,6 @@
 """Shared fixtures: the bundled scenarios, one simulated cohort for the whole session, Hypothesis profiles.
 
-Hypothesis runs under the ``antimag`` profile (deterministic, no deadline, 25 examples) so the suite stays fast
+Hypothesis runs under the ``antimag`` profile (deterministic, no deadline, 25 examples) to stay fast
 and reproducible; ``HYPOTHESIS_PROFILE=thorough pytest`` runs 300 random examples per property.
 """
 
@@ -55,12 +55,6 @@ def tiny_scenario() -> sim.Scenario:
 def tiny_cohort(tiny_scenario: sim.Scenario) -> sim.SimulationResult:
     """1,000 patients of the tiny scenario with their event log, shared by the tests that only read it."""
     return sim.simulate(tiny_scenario, n_patients=COHORT_SIZE, seed=COHORT_SEED, keep_events=True)
-
-
-@pytest.fixture(scope="session")
-def lifetime_cohort(default_scenario: sim.Scenario) -> sim.SimulationResult:
-    """1,000 patients of the default scenario followed until death (event log kept)."""
-    return sim.simulate(default_scenario, n_patients=COHORT_SIZE, seed=COHORT_SEED, keep_events=True)
 
 
 @pytest.fixture(scope="session")

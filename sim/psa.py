@@ -287,17 +287,7 @@ def _run_job(job: CohortJob) -> list[dict[str, float]]:
             overrides=overrides or None,
         )
         rows.append(summarise_arm(result.patients))
-        _forget_overridden_values(scenario)
     return rows
-
-
-def _forget_overridden_values(scenario: Scenario) -> None:
-    """Drop the values ``Scenario.values(overrides)`` cached for a draw (~30 KiB each): a long PSA would
-    otherwise keep one per draw and strategy. The base values (no overrides) stay cached."""
-    cache = getattr(scenario, "_values_cache", None)
-    if isinstance(cache, dict):
-        for key in [k for k in cache if k]:
-            del cache[key]
 
 
 def run_cohorts(

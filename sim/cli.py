@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from .cli_types import non_negative_int, positive_int
 from .econ_cli import COMMANDS as ECON_COMMANDS
 from .econ_cli import add_commands as add_econ_commands
 from .errors import ScenarioError, SimulationError
@@ -24,26 +25,6 @@ class UsageError(Exception):
     """Bad command-line input detected after parsing."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
-
-
 def _scenario_argument(p: argparse.ArgumentParser, optional: bool) -> None:
     help_text = "scenario file (TOML)" + ("; default: the bundled natural_history.toml" if optional else "")
     p.add_argument("scenario", nargs="?" if optional else None, help=help_text)
@@ -51,10 +32,12 @@ def _scenario_argument(p: argparse.ArgumentParser, optional: bool) -> None:
 
 def _common_run_options(p: argparse.ArgumentParser, patients: int) -> None:
     p.add_argument(
-        "--patients", type=_positive_int, default=patients, help=f"cohort size (default {patients})"
+        "--patients", type=positive_int, default=patients, help=f"cohort size (default {patients})"
     )
-    p.add_argument("--seed", type=_seed, default=1, help="root seed of every random stream (default 1)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="processes; results do not depend on it")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=1, help="root seed of every random stream (default 1)"
+    )
+    p.add_argument("--workers", type=positive_int, default=1, help="processes; results do not depend on it")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from .cli_types import non_negative_int, positive_int
+
 __all__ = [
     "COMMANDS",
     "DEFAULT_WTP",
@@ -51,32 +53,12 @@ def parse_wtp(text: str) -> list[float]:
     return values
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
-
-
 def _common(p: argparse.ArgumentParser, patients: int, out: str) -> None:
     p.add_argument(
-        "--patients", type=_positive_int, default=patients, help=f"patients per strategy (default {patients})"
+        "--patients", type=positive_int, default=patients, help=f"patients per strategy (default {patients})"
     )
-    p.add_argument("--seed", type=_non_negative_int, default=1, help="root seed of every stream (default 1)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="processes; results do not depend on it")
+    p.add_argument("--seed", type=non_negative_int, default=1, help="root seed of every stream (default 1)")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes; results do not depend on it")
     p.add_argument(
         "--wtp",
         type=parse_wtp,
@@ -92,11 +74,11 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="two or more strategy files (TOML)")
     _common(p, patients=2000, out="antimag-compare")
     p.add_argument(
-        "--psa", type=_non_negative_int, default=0, metavar="N", help="also run a PSA of N draws (default 0)"
+        "--psa", type=non_negative_int, default=0, metavar="N", help="also run a PSA of N draws (default 0)"
     )
     p.add_argument(
         "--psa-patients",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="patients per strategy and PSA draw (default: --patients)",
@@ -118,7 +100,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 def add_psa_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``antimag psa``."""
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="one or more strategy files (TOML)")
-    p.add_argument("--draws", type=_positive_int, required=True, help="number of parameter draws")
+    p.add_argument("--draws", type=positive_int, required=True, help="number of parameter draws")
     _common(p, patients=500, out="antimag-psa")
     p.add_argument(
         "--shared-cohort",

@@ -138,14 +138,15 @@ def scenario_from_dict(data: Mapping[str, Any], name: str = "<dict>") -> Scenari
 # --------------------------------------------------------------------------- loading and layering
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
+    """Parse a TOML file; any problem becomes a :class:`ScenarioError` naming the file."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ScenarioError("file not found", str(path)) from None
     except IsADirectoryError:
-        raise ScenarioError("is a directory, not a scenario file", str(path)) from None
+        raise ScenarioError(f"is a directory, not a {what}", str(path)) from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"not UTF-8 text ({exc.reason})", str(path)) from None
     except tomllib.TOMLDecodeError as exc:
@@ -161,7 +162,7 @@ def _load_layered(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], d
         raise ScenarioError(f"'extends' forms a cycle: {chain}", str(path), "extends")
     if len(seen) > MAX_EXTENDS_DEPTH:
         raise ScenarioError(f"'extends' chain deeper than {MAX_EXTENDS_DEPTH}", str(path), "extends")
-    data = _read_toml(path)
+    data = read_toml(path)
     parent_name = data.pop("extends", None)
     origins = {p: str(path) for p in _leaf_paths(data, "")}
     if parent_name is None:

@@ -3,8 +3,8 @@
 Import this module explicitly (``import sim.testing``); it needs the ``test`` extra (Hypothesis) and is never
 imported by :mod:`sim` itself.
 
-* :func:`valid_scenarios` perturbs a few parameter values of a base scenario (the bundled default unless
-  given) inside the domain of each field and keeps every cross-field rule of :mod:`sim.schema`
+* :func:`valid_scenarios` perturbs a few natural-history parameter values of a base scenario (the bundled
+  default unless given) inside the domain of each field and keeps every cross-field rule of :mod:`sim.schema`
   (increasing thresholds, ``age_onset_min < age_onset_mean < age_onset_max``, ``p_titre_low + p_titre_high
   <= 1``, ``faster_phase_multiplier >= 1``, a lifetime horizon only with background mortality, ...). A
   perturbed parameter is replaced as a whole table, ``{ value = x, source = "hypothesis" }`` (a fixed
@@ -20,9 +20,10 @@ Examples
 >>> import sim
 >>> from sim.testing import valid_scenarios
 >>> @given(valid_scenarios(max_changes=2))
-... def test_nobody_dies_twice(scenario):
-...     result = sim.simulate(scenario, n_patients=100, seed=1)
-...     assert result.patients["t_death"].notna().sum() <= 100
+... def test_disability_never_precedes_weakness(scenario):
+...     patients = sim.simulate(scenario, n_patients=100, seed=1).patients
+...     both = patients[["t_weakness", "t_disabled"]].dropna()
+...     assert (both["t_weakness"] <= both["t_disabled"]).all()
 """
 
 from __future__ import annotations

@@ -43,7 +43,6 @@ import copy
 import hashlib
 import json
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from .parameters import Section
 from .random import BLOCK_SIZE, PURPOSES, generator
 from .runner import SimulationResult, simulate, versions
 from .scales import all_scales
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, load_scenario, read_toml
 from .treatment_schema import TITRE_ORDER
 
 #: Third key of every trial stream (within the ``measurement`` purpose); distinct from 0xFFFF, the mark
@@ -333,19 +332,7 @@ def load_trial(path: str | Path) -> Trial:
         Naming the file (the trial file, or the arm's scenario file) and the field path.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError("file not found", str(path)) from None
-    except IsADirectoryError:
-        raise ScenarioError("is a directory, not a trial file", str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"not UTF-8 text ({exc.reason})", str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML: {exc}", str(path)) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot be read: {exc.strerror}", str(path)) from None
+    data = read_toml(path, "trial file")
     return _build_trial(data, str(path), path.parent)
 
 

@@ -17,30 +17,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cli_types import non_negative_int, positive_int
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from .trial import Trial
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
 
 
 def add_trial_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -55,9 +37,11 @@ def add_trial_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         ),
     )
     p.add_argument("trial", help="trial file (TOML)")
-    p.add_argument("--replicates", type=_positive_int, default=200, help="simulated trials (default 200)")
-    p.add_argument("--seed", type=_seed, default=1, help="root seed of every random stream (default 1)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="processes; results do not depend on it")
+    p.add_argument("--replicates", type=positive_int, default=200, help="simulated trials (default 200)")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=1, help="root seed of every random stream (default 1)"
+    )
+    p.add_argument("--workers", type=positive_int, default=1, help="processes; results do not depend on it")
     p.add_argument("--out", default=None, help="directory for replicates.csv, summary.csv, metadata.json")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     return p

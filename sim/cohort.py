@@ -123,7 +123,9 @@ def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block
 
     # Malignant transformation: exponential with a log-linear effect of the M-protein level (Kyle 2003).
     mal = v.malignancy
-    hazard = mal.rate_per_year_at_1g_dl * np.exp(mal.log_hazard_ratio_per_g_dl * (mprotein - 1.0))
+    # The exponent is capped (e^50 is already "at once"), so an extreme M-protein cannot overflow to inf.
+    log_hr = np.minimum(mal.log_hazard_ratio_per_g_dl * (mprotein - 1.0), 50.0)
+    hazard = mal.rate_per_year_at_1g_dl * np.exp(log_hr)
     with np.errstate(divide="ignore"):
         t_mal = np.where(hazard > 0, _exp(u_mal[0]) / hazard, np.inf)
 

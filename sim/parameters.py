@@ -188,7 +188,11 @@ class Kind:
                 )
         elif p.dist != "fixed":
             lo, hi = support(p)
-            if lo < self.low or hi > self.high:
+            # A uniform range must lie inside an open bound too (gamma and log-normal only touch it).
+            at_open_bound = p.dist == "uniform" and (
+                (self.low_open and lo <= self.low) or (self.high_open and hi >= self.high)
+            )
+            if lo < self.low or hi > self.high or at_open_bound:
                 raise ValueError(
                     f"the {p.dist} distribution can take values in [{lo:g}, {hi:g}], outside the allowed "
                     f"range {self.describe()} of a {self.name}"

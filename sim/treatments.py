@@ -139,8 +139,17 @@ class TreatmentBase:
         self.courses(patient).append(course)
         patient.state["active:" + self.name] = course
         patient.log("course_start", self.name, number)
-        patient.env.process(self.run(patient, course, LazyRng(self.ctx, self.name, patient.pid, number)))
+        self.launch(patient, course)
         return course
+
+    def launch(self, patient: Patient, course: Course) -> None:
+        """Set the course going: a SimPy process of its own (simple courses override this with a callback)."""
+        rng = LazyRng(self.ctx, self.name, patient.pid, course.number)
+        patient.env.process(self.run(patient, course, rng))
+
+    def after(self, patient: Patient, delay: float, action) -> None:
+        """Call ``action()`` after ``delay`` years: one event, where a process would cost three."""
+        patient.wait(delay).callbacks.append(lambda _event: action())
 
     def finish(self, patient: Patient, course: Course, outcome: str) -> None:
         if course.end is None:
@@ -401,47 +410,49 @@ class PainDrugTreatment(TreatmentBase):
             }
         return patient.state[key]
 
-    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+    def launch(self, patient: Patient, course: Course) -> None:
         traits = self.traits(patient)
         course.cost_per_year = self.p.cost_per_year
         course.responder = traits["responder"]
-        yield patient.wait(2 * WEEK)  # titration
+        self.after(patient, 2 * WEEK, lambda: self._titrated(patient, course, traits))  # titration
+
+    def _titrated(self, patient: Patient, course: Course, traits: dict) -> None:
         if traits["stops"]:
             self.adverse_event(patient, course, "dizziness, somnolence or nausea", False, 0.0, 1.0)
             self.finish(patient, course, "stopped: adverse event")
-            return
-        if traits["responder"]:
+        elif traits["responder"]:
             patient.log("pain_relief", self.name)
-            patient.state["pain_relieved"] = True
-            return  # continues for life; the course ends with the patient
-        patient.log("non_response", self.name)
-        self.finish(patient, course, "stopped: no response")
+            patient.state["pain_relieved"] = True  # continues for life; the course ends with the patient
+        else:
+            patient.log("non_response", self.name)
+            self.finish(patient, course, "stopped: no response")
 
 
 class PhysiotherapyTreatment(TreatmentBase):
     """A course of physiotherapy and occupational therapy sessions: better balance and function for some
     months (a utility gain in the economics layer); it does not change demyelination."""
 
-    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+    def launch(self, patient: Patient, course: Course) -> None:
         p = self.p
         t0 = patient.env.now
         n = p.sessions_per_course
         step = p.course_weeks * WEEK / n
         course.doses = [(t0 + i * step, 1.0) for i in range(n)]
-        yield patient.wait(p.course_weeks * WEEK)
-        patient.log("function_improved", self.name, p.benefit_months)
+        self.after(patient, p.course_weeks * WEEK, lambda: self._completed(patient, course))
+
+    def _completed(self, patient: Patient, course: Course) -> None:
+        patient.log("function_improved", self.name, self.p.benefit_months)
         self.finish(patient, course, "completed")
 
 
 class AssistiveDeviceTreatment(TreatmentBase):
-    """A walking aid, walker, wheelchair or orthosis: provided once, replaced every few years."""
+    """A walking aid, walker, wheelchair or orthosis: provided once, replaced every few years (the renewals
+    are costed from ``repeat_years``; they need no event)."""
 
-    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+    def launch(self, patient: Patient, course: Course) -> None:
         course.doses = [(patient.env.now, 1.0)]
         course.repeat_years = self.p.replacement_years
         patient.log("device", self.p.device)
-        return
-        yield  # a generator with no waiting: the device is provided at once
 
 
 IMPLEMENTATIONS = {

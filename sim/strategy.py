@@ -34,10 +34,6 @@ class StrategyEngine:
         for rule in self.rules:
             self.by_trigger.setdefault(rule.on, []).append(rule)
 
-    @property
-    def active(self) -> bool:
-        return bool(self.rules)
-
     def attach(self, patient: Patient, titre_band: int) -> None:
         patient.state["titre_band"] = titre_band
         if self.rules:

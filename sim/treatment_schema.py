@@ -189,5 +189,7 @@ class Strategy(Section):
         description="named rules; a scenario that extends another adds or replaces rules by name",
     )
     stop_on_adverse_event: bool = Field(
-        default=True, description="stop a course after a severe adverse event"
+        default=True,
+        description="after a severe adverse event a running maintenance course stops and the treatment is "
+        "not given again",
     )

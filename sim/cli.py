@@ -51,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common_run_options(run, patients=2000)
     run.add_argument("--out", default="antimag-output", help="output directory (default ./antimag-output)")
     run.add_argument("--force", action="store_true", help="replace a non-empty output directory")
-    run.add_argument("--events", action="store_true", help="also write the event log (events.csv)")
+    run.add_argument(
+        "--events",
+        action="store_true",
+        help="also write the event log (events.csv) and the courses (courses.csv)",
+    )
 
     check = sub.add_parser("check", help="validate a scenario file")
     _scenario_argument(check, optional=False)
@@ -92,6 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary.to_csv(tmp / "summary.csv", index=False)
         if result.events is not None:
             result.events.to_csv(tmp / "events.csv", index=False)
+            result.courses.to_csv(tmp / "courses.csv", index=False)
         (tmp / "metadata.json").write_text(json.dumps(result.metadata, indent=2, sort_keys=True) + "\n")
     _print_run_summary(scenario, args, summary, out)
     return 0
@@ -106,7 +111,8 @@ def _print_run_summary(scenario, args, summary, out: Path) -> None:
             f"{r.description:<32}{r.n_reached:>9}{median:>10}{r.pct_5y:>8.1f}{r.pct_10y:>8.1f}{r.pct_15y:>8.1f}"
         )
     print("Times are years from the first symptom; % are Kaplan–Meier cumulative incidences, death censored.")
-    print(f"Wrote {out}/patients.csv, summary.csv, metadata.json")
+    extra = ", events.csv, courses.csv" if args.events else ""
+    print(f"Wrote {out}/patients.csv, summary.csv, metadata.json{extra}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -40,8 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.cli_types import run_reporting_errors
 from sim.econ_cli import DEFAULT_WTP, add_compare_arguments, add_psa_arguments, parse_wtp
-from sim.errors import ScenarioError, SimulationError
+from sim.errors import ScenarioError
 from sim.output import OutputDirError, atomic_output_dir
 
 from .cea import ce_plane, ceac, ceaf, evpi
@@ -61,7 +62,6 @@ __all__ = [
     "write_psa_outputs",
 ]
 
-EXIT_BAD_INPUT = 2
 PROG = "python -m analysis.compare"
 
 
@@ -303,17 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.compare``: exit 0 on success, 2 on bad input, 1 if a simulation fails."""
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 and a usage message on bad options
-    try:
-        return run_compare(args)
-    except (ScenarioError, OutputDirError, ComparisonError, CompareInputError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except SimulationError as exc:
-        print(f"{PROG}: simulation failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    bad_input = (ScenarioError, OutputDirError, ComparisonError, CompareInputError)
+    return run_reporting_errors(PROG, lambda: run_compare(args), bad_input)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,12 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_types import non_negative_int, positive_int
+from .cli_types import non_negative_int, positive_int, run_reporting_errors
 from .econ_cli import COMMANDS as ECON_COMMANDS
 from .econ_cli import add_commands as add_econ_commands
-from .errors import ScenarioError, SimulationError
+from .errors import ScenarioError
 from .output import OutputDirError, atomic_output_dir
 from .trial_cli import add_trial_command, cmd_trial
-
-EXIT_BAD_INPUT = 2
 
 
 class UsageError(Exception):
@@ -166,17 +164,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 and a usage message on bad options
-    try:
-        return COMMANDS[args.command](args)
-    except (ScenarioError, OutputDirError, UsageError) as exc:
-        print(f"antimag {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except SimulationError as exc:
-        print(f"antimag {args.command}: simulation failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"antimag {args.command}: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    bad_input = (ScenarioError, OutputDirError, UsageError)
+    return run_reporting_errors(f"antimag {args.command}", lambda: COMMANDS[args.command](args), bad_input)
 
 
 if __name__ == "__main__":

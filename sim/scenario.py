@@ -223,24 +223,29 @@ def _scenario_error(
         loc = _without_union_tags([str(p) for p in err["loc"]], data)
         dotted = ".".join(loc)
         file = _origin_of(dotted, origins) or path
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1], data)
-            message = f"unknown key '{loc[-1]}'" + (
-                f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
-            )
-        elif kind == "missing":
-            message = "required but missing"
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            if "input" in err and not isinstance(err["input"], dict) and kind != "value_error":
-                message += f" (got {err['input']!r})"
+        allowed = _allowed_keys(loc[:-1], data) if err["type"] == "extra_forbidden" else []
+        message = error_message(err, allowed)
         lines.append(f"{file}: '{dotted or '<top level>'}': {message}")
         first_field = first_field or dotted
         first_file = first_file or file
     if len(lines) == 1:
         return ScenarioError(lines[0].split(": ", 2)[2], first_file, first_field)
     return ScenarioError(f"{len(lines)} problems:\n  " + "\n  ".join(lines), path, first_field)
+
+
+def error_message(err: Mapping[str, Any], allowed: list[str]) -> str:
+    """One pydantic error in plain words: unknown key (with the keys allowed there), missing, or the reason
+    with the value found."""
+    kind = err["type"]
+    loc = err["loc"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{loc[-1]}'" + (f"; allowed keys here: {', '.join(allowed)}" if allowed else "")
+    if kind == "missing":
+        return "required but missing"
+    message = err["msg"].removeprefix("Value error, ")
+    if "input" in err and not isinstance(err["input"], dict) and kind != "value_error":
+        message += f" (got {err['input']!r})"
+    return message
 
 
 def _without_union_tags(loc: list[str], data: dict[str, Any]) -> list[str]:

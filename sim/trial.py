@@ -59,7 +59,7 @@ from .parameters import Section
 from .random import BLOCK_SIZE, PURPOSES, generator
 from .runner import SimulationResult, simulate, versions
 from .scales import all_scales
-from .scenario import Scenario, load_scenario, read_toml
+from .scenario import Scenario, error_message, load_scenario, read_toml
 from .treatment_schema import TITRE_ORDER
 
 #: Third key of every trial stream (within the ``measurement`` purpose); distinct from 0xFFFF, the mark
@@ -406,18 +406,8 @@ def _trial_error(exc: ValidationError, path: str) -> ScenarioError:
     for err in exc.errors(include_url=False):
         loc = [str(p) for p in err["loc"]]
         dotted = ".".join(loc)
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            allowed = _allowed_keys(loc[:-1])
-            message = f"unknown key '{loc[-1]}'" + (
-                f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
-            )
-        elif kind == "missing":
-            message = "required but missing"
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            if "input" in err and not isinstance(err["input"], dict) and kind != "value_error":
-                message += f" (got {err['input']!r})"
+        allowed = _allowed_keys(loc[:-1]) if err["type"] == "extra_forbidden" else []
+        message = error_message(err, allowed)
         lines.append((dotted or "<top level>", message))
         first_field = first_field or dotted or None
     if len(lines) == 1:

@@ -7,26 +7,12 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.process import MILESTONES
 from sim.treatments import MONTH, WEEK
 
 N = 600
 SEED = 5
-MILESTONE_COLUMNS = [
-    "t_sensory_hands",
-    "t_ataxia",
-    "t_mrs2",
-    "t_weakness",
-    "t_disabled",
-    "t_walking_aid",
-    "t_mrs4",
-    "t_mrs5",
-    "t_tremor",
-    "t_pain",
-    "t_faster_phase",
-    "t_diagnosis",
-    "t_malignancy",
-    "t_death",
-]
+MILESTONE_COLUMNS = list(MILESTONES)  # every milestone, diagnosis and death included
 
 
 @pytest.fixture(scope="module")

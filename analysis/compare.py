@@ -204,7 +204,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from sim.psa import psa_attrs, run_psa, simulate_strategies
     from sim.runner import horizon_of
 
-    from .figures import outcome_curves_figure
+    from .figures import outcome_curves_figure, tornado_figure
 
     if len(args.scenarios) < 2:
         raise CompareInputError("compare needs at least two scenario files (strategies)")
@@ -235,6 +235,20 @@ def run_compare(args: argparse.Namespace) -> int:
             )
             psa_tables = write_psa_outputs(tmp, psa, args.wtp, reference, ev.currency)
             metadata["psa"] = psa_attrs(scenarios, args.psa, n_psa, args.seed, args.shared_cohort)
+        tornado = None
+        if args.dsa:
+            tornado, versus = _tornado(scenarios, reference, ev, args)
+            tornado.to_csv(tmp / "tornado.csv", index=False)
+            label = (
+                f"incremental NMB, {versus} vs {reference}\n({ev.currency}, WTP {args.wtp[0]:,.0f} per QALY)"
+            )
+            _save(tornado_figure(tornado, outcome_label=label), tmp / "tornado.png")
+            metadata["dsa"] = {
+                "versus": versus,
+                "reference": reference,
+                "top_k": args.dsa,
+                "wtp": args.wtp[0],
+            }
         metadata["files"] = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]
         (tmp / "metadata.json").write_text(_json(metadata))
     print(
@@ -252,8 +266,34 @@ def run_compare(args: argparse.Namespace) -> int:
     if psa_tables:
         print()
         print(_psa_text(psa_tables, args.wtp, ev.currency))
+    if tornado is not None:
+        print()
+        print(f"One-way sensitivity ({metadata['dsa']['versus']} vs {reference}), widest swings of the INMB:")
+        for r in tornado.head(args.dsa).itertuples():
+            print(f"  {r.parameter:<60}{r.outcome_low:>14,.0f}{r.outcome_high:>14,.0f}")
     print(f"Wrote {out}/: {', '.join(metadata['files'])}")
     return 0
+
+
+def _tornado(scenarios: list, reference: str, ev: EconomicEvaluation, args: argparse.Namespace):
+    """One-way DSA of the strategy with the highest expected NMB at the first WTP (or, if that is the
+    reference, the next best) against the reference, on the INMB at that WTP."""
+    from .dsa import one_way
+
+    by_name = {s.strategy: s for s in scenarios}
+    at = ev.nmb[ev.nmb["wtp"] == args.wtp[0]].sort_values("nmb", ascending=False)
+    versus = next(name for name in at["strategy"] if name != reference)
+    tornado = one_way(
+        by_name[reference],
+        by_name[versus],
+        n_patients=args.patients,
+        seed=args.seed,
+        wtp=args.wtp[0],
+        top_k=args.dsa,
+        workers=args.workers,
+        progress=True,
+    )
+    return tornado, versus
 
 
 def run_psa_command(args: argparse.Namespace) -> int:

@@ -90,6 +90,14 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--reference", default=None, help="comparator strategy name (default: the first scenario)")
     p.add_argument(
+        "--dsa",
+        type=non_negative_int,
+        default=0,
+        metavar="K",
+        help="also a one-way sensitivity analysis (tornado) of the K most influential parameters, on the "
+        "incremental NMB at the first WTP of the best strategy vs the reference (default 0: none)",
+    )
+    p.add_argument(
         "--interval",
         choices=("fieller", "bootstrap"),
         default="fieller",

@@ -334,3 +334,19 @@ def test_wired_into_antimag_main(files, tmp_path: Path, capsys) -> None:
     assert cli.main(["psa", files[0], "--draws", "1", "--patients", "5", "--out", str(tmp_path / "c")]) == 2
     assert "not empty" in capsys.readouterr().err
     assert cli.main(["psa", files[0], "--draws", "1", "--patients", "5", "--out", str(tmp_path / "p")]) == 0
+
+
+def test_compare_with_a_tornado(files, tmp_path: Path) -> None:
+    """``--dsa K`` adds the one-way sensitivity analysis of the best strategy vs the reference: tornado.csv
+    with K parameters, widest swing first, and its figure."""
+    from analysis.compare import main
+
+    out = tmp_path / "dsa"
+    assert main([*files, *FAST, "--dsa", "3", "--out", str(out)]) == 0
+    tornado = pd.read_csv(out / "tornado.csv")
+    assert len(tornado) == 3
+    swing = (tornado["outcome_high"] - tornado["outcome_low"]).abs().to_numpy()
+    assert (swing[:-1] >= swing[1:] - 1e-9).all()
+    assert (out / "tornado.png").stat().st_size > 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["dsa"]["reference"] == "supportive_care"

@@ -138,6 +138,7 @@ class TreatmentBase:
         course = Course(self.name, self.p.type, number, patient.env.now)
         self.courses(patient).append(course)
         patient.state["active:" + self.name] = course
+        patient.state["latest:" + self.name] = course
         patient.log("course_start", self.name, number)
         self.launch(patient, course)
         return course
@@ -187,7 +188,8 @@ class TreatmentBase:
         patient.reverse(traits["reversal"], eff.reversal_window_years)
         patient.log("response", self.name)
         yield patient.wait(duration)
-        if patient.alive:
+        latest = patient.state.get("latest:" + self.name) is course  # a newer course owns the effect now
+        if patient.alive and latest:
             patient.remove_effect(self.effect_key)
             patient.log("relapse", self.name)
 

@@ -219,3 +219,38 @@ def test_swapping_treatment_inputs_swaps_outcomes(base):
     sa, sb = run(swapped_a, 300).patients[cols], run(swapped_b, 300).patients[cols]
     assert sa.equals(b) and sb.equals(a)
     assert not a.equals(b)
+
+
+def test_an_earlier_course_does_not_end_the_benefit_of_a_newer_one(base):
+    """A second rituximab course started while the first still works: when the first course's benefit
+    ends, the newer course's benefit goes on (it owns the effect)."""
+    import math
+
+    import simpy
+
+    from sim.process import Patient, threshold_list
+    from sim.treatments import TreatmentContext, build_catalogue
+
+    values = base.with_updates(
+        {
+            "treatments.rituximab.efficacy.p_response": fixed(1.0),
+            "treatments.rituximab.p_response_low_titre": fixed(1.0),
+            "treatments.rituximab.p_flare": fixed(0.0),
+            "treatments.rituximab.p_severe_infection": fixed(0.0),
+            "treatments.rituximab.efficacy.response_duration_years": fixed(2.0),
+        }
+    ).values()
+    env = simpy.Environment()
+    b0 = values.progression.burden_at_onset
+    times = np.full(len(MILESTONES), np.nan)
+    th = threshold_list(values.thresholds, b0, float("nan"), float("nan"))
+    patient = Patient(env, 3, 60.0, math.inf, times, b0, 0.05, math.inf, 1.0, th)
+    patient.disease_proc = env.process(patient.disease())
+    rituximab = build_catalogue(values.treatments, TreatmentContext(1, 0), True)["rituximab"]
+    rituximab.start(patient)
+    env.run(until=1.5)  # the first course responds after ~9 months
+    assert "effect:rituximab" in patient.effects
+    rituximab.start(patient)
+    env.run(until=1.5 + 1.2)  # past the first course's end of benefit (~0.75 + ~2 y), before the second's
+    relapses = [t for t, e, d, _ in patient.history if e == "relapse"]
+    assert "effect:rituximab" in patient.effects, relapses

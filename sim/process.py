@@ -28,8 +28,8 @@ import numpy as np
 import simpy
 
 from .errors import SimulationError
+from .milestones import THRESHOLD_ORDER
 
-THRESHOLD_NAMES = ("sensory_hands", "ataxia", "mrs2", "weakness", "disabled", "walking_aid", "mrs4", "mrs5")
 MRS_OF_THRESHOLD = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
 MILESTONES = (
     "t_sensory_hands",
@@ -327,7 +327,7 @@ class Patient:
 
 def threshold_list(th, b0: float, tremor_b: float, pain_b: float) -> list[tuple[float, str, int]]:
     """The patient's milestones as (burden, event, column), sorted by burden; ties keep clinical order."""
-    items = [(getattr(th, name), name, COLUMN["t_" + name]) for name in THRESHOLD_NAMES]
+    items = [(getattr(th, name), name, COLUMN["t_" + name]) for name in THRESHOLD_ORDER]
     if tremor_b == tremor_b:  # not NaN
         items.append((max(tremor_b, b0), "tremor", COLUMN["t_tremor"]))
     if pain_b == pain_b:

@@ -14,6 +14,7 @@ import platform
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
+from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,6 +24,7 @@ import simpy
 
 from .cohort import TITRE_BANDS, BlockTraits, background_death_times, draw_block
 from .errors import ScenarioError, SimulationError
+from .milestones import THRESHOLD_ORDER
 from .mortality import LifeTable, load_life_table
 from .outcomes import OUTCOME_COLUMNS, patient_outcomes
 from .process import COLUMN, DEATH_CAUSES, MILESTONES, Patient, threshold_list
@@ -368,11 +370,8 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
 def check_sampled_values(values: SimpleNamespace, path: str) -> None:
     """Cross-field rules that a PSA draw could break (the file itself was checked on loading)."""
     th = values.thresholds
-    levels = [values.progression.burden_at_onset] + [
-        getattr(th, n)
-        for n in ("sensory_hands", "ataxia", "mrs2", "weakness", "disabled", "walking_aid", "mrs4", "mrs5")
-    ]
-    if any(b <= a for a, b in zip(levels, levels[1:], strict=False)):
+    levels = [values.progression.burden_at_onset] + [getattr(th, n) for n in THRESHOLD_ORDER]
+    if any(b <= a for a, b in pairwise(levels)):
         raise ScenarioError(
             f"sampled thresholds are not increasing: {levels}; narrow their distributions", path, "thresholds"
         )

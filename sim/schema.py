@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from .economics_schema import Economics
+from .milestones import THRESHOLD_ORDER
 from .parameters import Age, NonNegative, Positive, Probability, Section
 from .treatment_schema import Strategy, Treatment
 
@@ -85,18 +86,6 @@ class Progression(Section):
                 f"faster_phase_multiplier must be >= 1, got {self.faster_phase_multiplier.value}"
             )
         return self
-
-
-THRESHOLD_ORDER = (
-    "sensory_hands",
-    "ataxia",
-    "mrs2",
-    "weakness",
-    "disabled",
-    "walking_aid",
-    "mrs4",
-    "mrs5",
-)
 
 
 class Thresholds(Section):

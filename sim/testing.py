@@ -77,7 +77,7 @@ def _default_scenario() -> Scenario:
 
 def _threshold_order() -> tuple[str, ...]:
     try:
-        from .schema import THRESHOLD_ORDER
+        from .milestones import THRESHOLD_ORDER
     except ImportError:  # pragma: no cover - the schema always defines it today
         return ()
     return tuple(THRESHOLD_ORDER)

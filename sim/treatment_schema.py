@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from .milestones import THRESHOLD_ORDER
 from .parameters import NonNegative, Positive, Probability, Section
 
 
@@ -144,14 +145,7 @@ TRIGGERS = (
     "non_response",
     "relapse",
     "adverse_event",
-    "sensory_hands",
-    "ataxia",
-    "mrs2",
-    "weakness",
-    "disabled",
-    "walking_aid",
-    "mrs4",
-    "mrs5",
+    *THRESHOLD_ORDER,
 )
 TITRE_ORDER = ("1000-10000", "10000-70000", ">=70000")
 

@@ -55,6 +55,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from scipy import stats
 
 from .errors import ScenarioError
+from .milestones import THRESHOLD_ORDER
 from .parameters import Section
 from .random import BLOCK_SIZE, PURPOSES, generator
 from .runner import SimulationResult, simulate, versions
@@ -82,17 +83,7 @@ SCALES: dict[str, tuple[int, int, Literal["lower", "higher"]]] = {
 #: the row order of the measurement-error streams: never reorder.
 MEASURED = ("incat_arm", "incat_leg", "incat_sensory", "mrc_sum", "mrs")
 #: Milestones that ``entry.any_milestone`` may require (reached at or before entry).
-ENTRY_MILESTONES = (
-    "sensory_hands",
-    "ataxia",
-    "mrs2",
-    "weakness",
-    "disabled",
-    "walking_aid",
-    "mrs4",
-    "tremor",
-    "neuropathic_pain",
-)
+ENTRY_MILESTONES = (*THRESHOLD_ORDER[:-1], "tremor", "neuropathic_pain")
 _MILESTONE_COLUMN = {
     name: "t_pain" if name == "neuropathic_pain" else f"t_{name}" for name in ENTRY_MILESTONES
 }

@@ -1,6 +1,6 @@
 """Deterministic sensitivity analysis: one-way (tornado) and two-way, on the comparison of two strategies.
 
-Unlike the rest of :mod:`analysis`, these functions run simulations (through :func:`sim.psa.run_cohorts`).
+Unlike the rest of :mod:`analysis`, these functions run simulations (through :func:`sim.run.psa.run_cohorts`).
 Every run uses the same seed and the base-case patient streams (``draw=0``), so each patient is the same in
 every run and every arm (common random numbers): an outcome moves only because the parameter moved, and the
 curves are smooth instead of noisy.
@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.parameters import Param, frozen_distribution
-from sim.psa import CohortJob, as_scenario_list, check_overrides, run_cohorts
-from sim.scenario import Scenario
+from sim.run.psa import CohortJob, as_scenario_list, check_overrides, run_cohorts
+from sim.scenario.loading import Scenario
+from sim.scenario.parameters import Param, frozen_distribution
 
 __all__ = ["OUTCOMES", "candidate_parameters", "one_way", "parameter_range", "two_way"]
 

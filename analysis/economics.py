@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.outcomes import COST_CATEGORIES
-from sim.runner import SimulationResult, horizon_of
+from sim.model.outcomes import COST_CATEGORIES
+from sim.run.runner import SimulationResult, horizon_of
 
 from .cea import icers, net_monetary_benefit, paired_difference
 
@@ -563,7 +563,7 @@ def evaluate(
     Parameters
     ----------
     results : SimulationResult or sequence of SimulationResult
-        One per strategy, same seed, draw and cohort (``sim.psa.simulate_strategies`` gives them).
+        One per strategy, same seed, draw and cohort (``sim.run.psa.simulate_strategies`` gives them).
     reference : str, optional
         Comparator of the incremental and NMB tables (default: the first result).
     wtp : float or sequence of float

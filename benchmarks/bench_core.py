@@ -37,7 +37,7 @@ import numpy as np
 import simpy
 
 import sim
-from sim.runner import versions
+from sim.run.runner import versions
 
 GOAL_LIFETIMES_PER_S = 20_000
 GOAL_EVENT_RATIO = 0.5

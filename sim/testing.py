@@ -4,7 +4,7 @@ Import this module explicitly (``import sim.testing``); it needs the ``test`` ex
 imported by :mod:`sim` itself.
 
 * :func:`valid_scenarios` perturbs a few natural-history parameter values of a base scenario (the bundled
-  default unless given) inside the domain of each field and keeps every cross-field rule of :mod:`sim.schema`
+  default unless given) inside the domain of each field and keeps every cross-field rule of the schema
   (increasing thresholds, ``age_onset_min < age_onset_mean < age_onset_max``, ``p_titre_low + p_titre_high
   <= 1``, ``faster_phase_multiplier >= 1``, a lifetime horizon only with background mortality, ...). A
   perturbed parameter is replaced as a whole table, ``{ value = x, source = "hypothesis" }`` (a fixed
@@ -39,9 +39,9 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from .errors import ScenarioError
-from .parameters import Kind, Param
-from .scenario import Scenario, default_scenario_path, load_scenario
+from sim.errors import ScenarioError
+from sim.scenario.loading import Scenario, default_scenario_path, load_scenario
+from sim.scenario.parameters import Kind, Param
 
 __all__ = [
     "DEFECTS",
@@ -77,7 +77,7 @@ def _default_scenario() -> Scenario:
 
 def _threshold_order() -> tuple[str, ...]:
     try:
-        from .milestones import THRESHOLD_ORDER
+        from sim.model.milestones import THRESHOLD_ORDER
     except ImportError:  # pragma: no cover - the schema always defines it today
         return ()
     return tuple(THRESHOLD_ORDER)
@@ -103,7 +103,7 @@ def _container_and_name(scenario: Scenario, path: str) -> tuple[Any, str] | None
 
 
 def parameter_kind(scenario: Scenario, path: str) -> Kind | None:
-    """The domain (:class:`sim.parameters.Kind`) of the parameter at dotted ``path``, if it declares one.
+    """The domain (:class:`~sim.scenario.parameters.Kind`) of the parameter at ``path``, if it declares one.
 
     Parameters
     ----------

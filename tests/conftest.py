@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import sim
-from sim.scenario import bundled_scenario_path
+from sim.scenario.loading import bundled_scenario_path
 
 settings.register_profile(
     "antimag",

@@ -12,7 +12,7 @@ import pytest
 
 import sim
 from sim.cli import main
-from sim.scenario import bundled_scenario_path
+from sim.scenario.loading import bundled_scenario_path
 
 TINY = str(bundled_scenario_path("tests/tiny.toml"))
 RUN_FILES = ("metadata.json", "patients.csv", "summary.csv")

@@ -1,4 +1,5 @@
-"""``python -m analysis.compare`` and the ``compare``/``psa`` commands of sim/econ_cli.py, end to end; and the
+"""``antimag compare``/``psa`` (sim/cli/compare.py, sim/cli/psa.py), end to end, and the
+``python -m analysis.compare`` alias; and the
 figures of analysis/figures.py (tidy frames in, a matplotlib figure out).
 
 Strategy files are written into a temporary directory: each extends a shipped strategy and shortens the
@@ -19,7 +20,6 @@ import pytest
 from matplotlib.figure import Figure
 
 import sim
-from analysis import compare
 from analysis.cea import ce_plane, ceac, ceaf, evpi
 from analysis.figures import (
     ce_plane_figure,
@@ -31,7 +31,9 @@ from analysis.figures import (
     tornado_figure,
     two_way_figure,
 )
-from sim.scenario import bundled_scenario_path
+from sim.cli import main as antimag_main
+from sim.cli.economics_options import parse_wtp
+from sim.scenario.loading import bundled_scenario_path
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--patients", "40", "--seed", "3"]
@@ -109,9 +111,9 @@ def test_module_writes_every_table_and_figure_and_prints_the_icer_table(files, t
 def test_outputs_are_identical_across_runs_and_workers(files, tmp_path: Path, capsys) -> None:
     """D24: same scenarios and seed → byte-identical files, with one worker or two."""
     a, b = tmp_path / "a", tmp_path / "b"
-    assert compare.main([*files, *FAST, "--psa", "2", "--psa-patients", "10", "--out", str(a)]) == 0
+    assert compare_main([*files, *FAST, "--psa", "2", "--psa-patients", "10", "--out", str(a)]) == 0
     args = [*files, *FAST, "--psa", "2", "--psa-patients", "10", "--workers", "2", "--out", str(b)]
-    assert compare.main(args) == 0
+    assert compare_main(args) == 0
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
     for name in names:
@@ -129,7 +131,7 @@ def test_identical_strategies_report_no_difference(tmp_path: Path, capsys) -> No
     a = write_strategy(tmp_path, "supportive_care")
     b = tmp_path / "copy.toml"
     b.write_text(f'extends = "{a.as_posix()}"\n[settings]\nstrategy = "same_care"\n')
-    assert compare.main([str(a), str(b), *FAST, "--out", str(tmp_path / "out")]) == 0
+    assert compare_main([str(a), str(b), *FAST, "--out", str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out
     assert "no difference" in printed and "inf" not in printed.lower().replace("information", "")
     inc = pd.read_csv(tmp_path / "out" / "incremental.csv")
@@ -151,10 +153,10 @@ def test_non_empty_output_directory_needs_force(files, tmp_path: Path, capsys) -
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    assert compare.main([*files, *FAST, "--out", str(out)]) == 2
+    assert compare_main([*files, *FAST, "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
     assert (out / "keep.txt").exists()
-    assert compare.main([*files, *FAST, "--out", str(out), "--force"]) == 0
+    assert compare_main([*files, *FAST, "--out", str(out), "--force"]) == 0
     assert not (out / "keep.txt").exists() and (out / "icers.csv").exists()
 
 
@@ -179,7 +181,7 @@ def test_bad_input_is_exit_2_with_a_message(files, tmp_path: Path, capsys, args,
     noecon.write_text(scenario_to_toml({**data, "settings": {**data["settings"], "strategy": "x"}}))
     lookup = {"ONE": files[0], "TWO": files[1], "BAD": str(bad), "NOECON": str(noecon)}
     argv = [lookup.get(a, a) for a in args] + [*FAST, "--out", str(tmp_path / "o")]
-    assert compare.main(argv) == 2
+    assert compare_main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
@@ -188,30 +190,42 @@ def test_bad_input_is_exit_2_with_a_message(files, tmp_path: Path, capsys, args,
 @pytest.mark.parametrize("wtp", ["abc", "-5", "", "1e999"])
 def test_bad_wtp_is_a_usage_error(files, tmp_path: Path, capsys, wtp: str) -> None:
     with pytest.raises(SystemExit) as info:
-        compare.main([*files, "--wtp", wtp, "--out", str(tmp_path / "o")])
+        compare_main([*files, "--wtp", wtp, "--out", str(tmp_path / "o")])
     assert info.value.code == 2
     assert "--wtp" in capsys.readouterr().err
 
 
 def test_parse_wtp() -> None:
-    assert compare.parse_wtp("20000, 30_000") == [20000.0, 30000.0]
+    assert parse_wtp("20000, 30_000") == [20000.0, 30000.0]
 
 
 # --------------------------------------------------------------------------------------------- antimag
 
 
+def compare_main(argv: list[str]) -> int:
+    """``antimag compare ...`` in this process."""
+    return antimag_main(["compare", *argv])
+
+
 def _antimag_parser() -> argparse.ArgumentParser:
-    from sim.econ_cli import add_commands
+    from sim.cli import compare, psa
 
     parser = argparse.ArgumentParser(prog="antimag")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_commands(sub)
+    compare.add_parser(sub)
+    psa.add_parser(sub)
     return parser
+
+
+def _handlers():
+    from sim.cli import compare, psa
+
+    return {"compare": compare.run, "psa": psa.run}
 
 
 def test_econ_commands_register_and_run(files, tmp_path: Path, capsys) -> None:
     """``compare`` and ``psa`` parse as antimag sub-commands and their handlers write the outputs."""
-    from sim.econ_cli import COMMANDS
+    COMMANDS = _handlers()
 
     parser = _antimag_parser()
     args = parser.parse_args(["compare", *files, *FAST, "--out", str(tmp_path / "c")])
@@ -229,7 +243,8 @@ def test_econ_commands_register_and_run(files, tmp_path: Path, capsys) -> None:
 def test_econ_command_errors_become_usage_errors(files, tmp_path: Path) -> None:
     """Input problems reach sim.cli.main as UsageError (exit 2, no traceback) or ScenarioError."""
     from sim.cli import UsageError
-    from sim.econ_cli import COMMANDS
+
+    COMMANDS = _handlers()
 
     parser = _antimag_parser()
     args = parser.parse_args(["compare", files[0], "--out", str(tmp_path / "c")])
@@ -339,10 +354,8 @@ def test_wired_into_antimag_main(files, tmp_path: Path, capsys) -> None:
 def test_compare_with_a_tornado(files, tmp_path: Path) -> None:
     """``--dsa K`` adds the one-way sensitivity analysis of the best strategy vs the reference: tornado.csv
     with K parameters, widest swing first, and its figure."""
-    from analysis.compare import main
-
     out = tmp_path / "dsa"
-    assert main([*files, *FAST, "--dsa", "3", "--out", str(out)]) == 0
+    assert compare_main([*files, *FAST, "--dsa", "3", "--out", str(out)]) == 0
     tornado = pd.read_csv(out / "tornado.csv")
     assert len(tornado) == 3
     swing = (tornado["outcome_high"] - tornado["outcome_low"]).abs().to_numpy()

@@ -25,10 +25,10 @@ from analysis.economics import (
     incremental_table,
     nmb_table,
 )
-from sim.outcomes import OUTCOME_COLUMNS
-from sim.psa import sample_parameters
-from sim.runner import SimulationResult
-from sim.scenario import bundled_scenario_path
+from sim.model.outcomes import OUTCOME_COLUMNS
+from sim.run.psa import sample_parameters
+from sim.run.runner import SimulationResult
+from sim.scenario.loading import bundled_scenario_path
 
 N = 60
 SEED = 31

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.mortality import BUNDLED_TABLES
-from sim.runner import horizon_of
+from sim.model.mortality import BUNDLED_TABLES
+from sim.run.runner import horizon_of
 from sim.testing import horizon_years, perturbable_parameters, valid_scenarios
 
 #: Simulation-heavy properties run half the profile's examples (validating one scenario takes ~0.1 s).
@@ -212,7 +212,7 @@ def test_b12_extreme_mortality_everyone_dies_early_without_nan(
 
 
 def table_cumulative_hazard(spec: str, male: np.ndarray, age: np.ndarray) -> np.ndarray:
-    """Cumulative hazard from age 0 of a bundled table, computed here independently of sim.mortality."""
+    """Cumulative hazard from age 0 of a bundled table, computed here independently of sim.model.mortality."""
     with resources.as_file(resources.files("sim").joinpath("data", BUNDLED_TABLES[spec])) as csv:
         table = pd.read_csv(csv).sort_values("Age")
     out = np.empty(len(age))
@@ -282,7 +282,7 @@ def test_b17_death_exactly_at_the_horizon_is_not_recorded(
         {"malignancy.rate_per_year_at_1g_dl": {"value": 0.0, "source": "B17"}}
     )
     monkeypatch.setattr(
-        sim.runner, "background_death_times", lambda traits, *a: np.full(len(traits.patient_id), h)
+        sim.run.runner, "background_death_times", lambda traits, *a: np.full(len(traits.patient_id), h)
     )
     at_horizon = sim.simulate(no_malignancy, n_patients=100, seed=1, keep_events=True)
     assert at_horizon.patients["t_death"].isna().all()
@@ -291,21 +291,23 @@ def test_b17_death_exactly_at_the_horizon_is_not_recorded(
 
     just_before = np.nextafter(h, 0.0)
     monkeypatch.setattr(
-        sim.runner, "background_death_times", lambda traits, *a: np.full(len(traits.patient_id), just_before)
+        sim.run.runner,
+        "background_death_times",
+        lambda traits, *a: np.full(len(traits.patient_id), just_before),
     )
     before = sim.simulate(no_malignancy, n_patients=100, seed=1)
     assert (before.patients["t_death"] == just_before).all()
 
 
 def _corrupt_death_time(monkeypatch: pytest.MonkeyPatch, patient: int, value: float) -> None:
-    original = sim.runner.background_death_times
+    original = sim.run.runner.background_death_times
 
     def corrupt(traits, *args):
         out = original(traits, *args)
         out[patient] = value
         return out
 
-    monkeypatch.setattr(sim.runner, "background_death_times", corrupt)
+    monkeypatch.setattr(sim.run.runner, "background_death_times", corrupt)
 
 
 def test_b17_negative_sampled_delay_raises_naming_the_patient(

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import sim
-from sim.process import MILESTONES, Patient, threshold_list
-from sim.treatments import TreatmentContext, build_catalogue
+from sim.model.process import MILESTONES, Patient, threshold_list
+from sim.model.treatments import TreatmentContext, build_catalogue
 
 SCENARIO = sim.load_scenario(sim.default_scenario_path())
 VALUES = SCENARIO.values()

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.mortality import LifeTable, load_life_table
+from sim.model.mortality import LifeTable, load_life_table
 
 
 def constant_table(rate: float, ages: int = 111) -> LifeTable:

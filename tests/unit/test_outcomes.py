@@ -17,8 +17,8 @@ import pytest
 
 import sim
 from analysis.economics import evaluate
-from sim.outcomes import COST_CATEGORIES, OUTCOME_COLUMNS, discount, flow, force_of_interest
-from sim.scenario import bundled_scenario_path
+from sim.model.outcomes import COST_CATEGORIES, OUTCOME_COLUMNS, discount, flow, force_of_interest
+from sim.scenario.loading import bundled_scenario_path
 
 N = 150
 SEED = 424242

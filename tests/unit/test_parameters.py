@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.parameters import (
+from sim.scenario.parameters import (
     AGE_KIND,
     NON_NEGATIVE_KIND,
     POSITIVE_KIND,

@@ -13,7 +13,7 @@ import pytest
 import simpy
 
 import sim
-from sim.process import COLUMN, MILESTONES, Patient, threshold_list
+from sim.model.process import COLUMN, MILESTONES, Patient, threshold_list
 
 INF = math.inf
 

@@ -12,8 +12,8 @@ import pytest
 
 import sim
 from analysis.dsa import candidate_parameters, one_way, parameter_range, two_way
-from sim.parameters import frozen_distribution, sample
-from sim.psa import (
+from sim.random import parameter_generator
+from sim.run.psa import (
     CohortJob,
     check_overrides,
     parameter_uniforms,
@@ -22,8 +22,8 @@ from sim.psa import (
     sample_parameters,
     summarise_arm,
 )
-from sim.random import parameter_generator
-from sim.scenario import bundled_scenario_path
+from sim.scenario.loading import bundled_scenario_path
+from sim.scenario.parameters import frozen_distribution, sample
 from sim.testing import parameter_kind
 
 SEED = 97

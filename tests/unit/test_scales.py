@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sim
-from sim.scales import all_scales, incat_arm, incat_leg, incat_sensory_sum, mrc_sum, mrs
-from sim.schema import THRESHOLD_ORDER
+from sim.model.scales import all_scales, incat_arm, incat_leg, incat_sensory_sum, mrc_sum, mrs
+from sim.scenario.schema import THRESHOLD_ORDER
 
 RANGES = {
     "incat_arm": (0, 5),

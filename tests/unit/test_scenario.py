@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.scenario import MAX_EXTENDS_DEPTH, bundled_scenario_path
+from sim.scenario.loading import MAX_EXTENDS_DEPTH, bundled_scenario_path
 from sim.testing import scenario_to_toml
 
 DEFAULT = sim.default_scenario_path()

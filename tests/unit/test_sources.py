@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.scenario import bundled_scenario_path
+from sim.scenario.loading import bundled_scenario_path
 
 ROOT = bundled_scenario_path("natural_history.toml").parent
 REFERENCES = Path(__file__).resolve().parents[2] / "docs" / "references.md"

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.process import MILESTONES
-from sim.treatments import MONTH, WEEK
+from sim.model.process import MILESTONES
+from sim.model.treatments import MONTH, WEEK
 
 N = 600
 SEED = 5
@@ -228,8 +228,8 @@ def test_an_earlier_course_does_not_end_the_benefit_of_a_newer_one(base):
 
     import simpy
 
-    from sim.process import Patient, threshold_list
-    from sim.treatments import TreatmentContext, build_catalogue
+    from sim.model.process import Patient, threshold_list
+    from sim.model.treatments import TreatmentContext, build_catalogue
 
     values = base.with_updates(
         {

@@ -13,8 +13,8 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.scenario import bundled_scenario_path, default_scenario_path
-from sim.trial import (
+from sim.scenario.loading import bundled_scenario_path, default_scenario_path
+from sim.trial.core import (
     REPLICATE_COLUMNS,
     _eligible_entry,
     load_trial,

@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.cohort import REFERENCE_ONSET_AGE
+from sim.model.cohort import REFERENCE_ONSET_AGE
 
 KS_ALPHA = 0.001
 

@@ -1,7 +1,7 @@
 """Probabilistic sensitivity analysis (PSA): parameter draws, strategies run on shared patients, tidy output.
 
 For PSA draw ``d = 1 .. n_draws`` every uncertain parameter (``dist`` other than ``fixed``) is sampled by
-inversion of its scenario distribution, ``sim.parameters.sample(param, u)``, at the uniform
+inversion of its scenario distribution, ``sim.scenario.parameters.sample(param, u)``, at the uniform
 ``u = sim.random.parameter_generator(seed, d, path).random()``: the first number of a stream keyed by the
 draw and the parameter's dotted path. Hence
 
@@ -35,11 +35,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import ScenarioError
-from .parameters import Param, sample
-from .random import parameter_generator
-from .runner import SimulationResult, simulate
-from .scenario import Scenario, scenario_from_dict
+from sim.errors import ScenarioError
+from sim.random import parameter_generator
+from sim.run.runner import SimulationResult, simulate
+from sim.scenario.loading import Scenario, scenario_from_dict
+from sim.scenario.parameters import Param, sample
 
 __all__ = [
     "PSA_MEASURES",

@@ -1,35 +1,13 @@
-"""The health-economics commands of ``antimag``: ``compare`` and ``psa``.
-
-Registered by :func:`add_commands` on the sub-parsers of :func:`sim.cli.build_parser`; the handlers are
-:func:`cmd_compare` and :func:`cmd_psa` (:data:`COMMANDS`, to merge into ``sim.cli.COMMANDS``). They share
-their options and outputs with ``python -m analysis.compare`` (see that module). Defining the options needs
-nothing but :mod:`argparse`, so registering the commands costs no import of the analysis stack; the handlers
-import it when they run. Bad input raises the errors that :func:`sim.cli.main` reports with exit status 2 and
-no traceback (:class:`sim.ScenarioError`, :class:`sim.output.OutputDirError`, ``sim.cli.UsageError``).
-"""
+"""The options that ``compare`` and ``psa`` share: willingness to pay, cohort sizes, outputs."""
 
 from __future__ import annotations
 
 import argparse
 import math
 
-from .cli_types import non_negative_int, positive_int
-
-__all__ = [
-    "COMMANDS",
-    "DEFAULT_WTP",
-    "add_commands",
-    "add_compare_arguments",
-    "add_psa_arguments",
-    "cmd_compare",
-    "cmd_psa",
-    "parse_wtp",
-]
+from sim.cli.common import non_negative_int, positive_int
 
 DEFAULT_WTP = "20000,30000"
-
-
-# --------------------------------------------------------------------------------------------- options
 
 
 def parse_wtp(text: str) -> list[float]:
@@ -118,58 +96,3 @@ def add_psa_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--reference", default=None, help="reference of the CE plane (default: the first scenario)"
     )
-
-
-# --------------------------------------------------------------------------------------------- commands
-
-
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``compare`` and ``psa`` on ``antimag``'s sub-parsers."""
-    compare = subparsers.add_parser(
-        "compare",
-        help="compare strategies on common random numbers: costs, QALYs, ICERs with intervals, NMB, PSA",
-        description="Simulate each strategy on the same patients and write summary.csv, incremental.csv, "
-        "icers.csv, nmb.csv, outcomes.png and metadata.json (with --psa N also psa.csv, ceac.csv, "
-        "ceaf.csv, evpi.csv and the CE plane, CEAC and EVPI figures).",
-    )
-    add_compare_arguments(compare)
-    psa = subparsers.add_parser(
-        "psa",
-        help="probabilistic sensitivity analysis of one or more strategies",
-        description="Sample every uncertain parameter N times, simulate each strategy on shared patients "
-        "per draw, and write psa.csv (and with two or more strategies ceac.csv, ceaf.csv, evpi.csv "
-        "and figures) with metadata.json.",
-    )
-    add_psa_arguments(psa)
-
-
-def _as_usage_error(exc: Exception) -> Exception:
-    from .cli import UsageError
-
-    return UsageError(str(exc))
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    """``antimag compare A.toml B.toml ...``: see :mod:`analysis.compare`."""
-    from analysis.compare import CompareInputError, run_compare
-    from analysis.economics import ComparisonError
-
-    try:
-        return run_compare(args)
-    except (ComparisonError, CompareInputError) as exc:
-        raise _as_usage_error(exc) from None
-
-
-def cmd_psa(args: argparse.Namespace) -> int:
-    """``antimag psa SCENARIO [...] --draws N``: see :func:`sim.psa.run_psa`."""
-    from analysis.compare import CompareInputError, run_psa_command
-    from analysis.economics import ComparisonError
-
-    try:
-        return run_psa_command(args)
-    except (ComparisonError, CompareInputError) as exc:
-        raise _as_usage_error(exc) from None
-
-
-#: Handlers by command name, to merge into ``sim.cli.COMMANDS``.
-COMMANDS = {"compare": cmd_compare, "psa": cmd_psa}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from .parameters import NonNegative, Section, Utility
+from sim.scenario.parameters import NonNegative, Section, Utility
 
 
 class Utilities(Section):

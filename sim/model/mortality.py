@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ScenarioError
+from sim.errors import ScenarioError
 
 BUNDLED_TABLES = {"usa_2015": "life_table_usa_2015_mx.csv"}
 

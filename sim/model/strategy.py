@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from .process import MRS_OF_THRESHOLD, Patient
-from .treatment_schema import TITRE_ORDER
+from sim.model.cohort import TITRE_BANDS as TITRE_ORDER
+from sim.model.process import MRS_OF_THRESHOLD, Patient
 
 OUTCOME_TRIGGERS = ("non_response", "relapse", "adverse_event")
 MONTH = 1.0 / 12.0

@@ -3,7 +3,7 @@
 Each quantity is the inverse CDF of its own uniform (a fixed row of its purpose's stream, see
 :mod:`sim.random`), so the same patient keeps the same traits in every arm and for every parameter value
 (monotone coupling), and changing one parameter moves each patient's draw smoothly. Nothing here knows
-about SimPy; the SimPy process (:mod:`sim.process`) reads a patient's row and lets time run.
+about SimPy; the SimPy process (:mod:`sim.model.process`) reads a patient's row and lets time run.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import stats
 
-from .mortality import LifeTable
-from .random import BLOCK_SIZE, block_uniforms
+from sim.model.mortality import LifeTable
+from sim.random import BLOCK_SIZE, block_uniforms
 
 TITRE_BANDS = ("1000-10000", "10000-70000", ">=70000")
 REFERENCE_ONSET_AGE = 60.0

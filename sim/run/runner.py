@@ -22,16 +22,16 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from .cohort import TITRE_BANDS, BlockTraits, background_death_times, draw_block
-from .errors import ScenarioError, SimulationError
-from .milestones import THRESHOLD_ORDER
-from .mortality import LifeTable, load_life_table
-from .outcomes import OUTCOME_COLUMNS, patient_outcomes
-from .process import COLUMN, DEATH_CAUSES, MILESTONES, Patient, threshold_list
-from .random import BLOCK_SIZE
-from .scenario import Scenario
-from .strategy import StrategyEngine
-from .treatments import TreatmentContext, build_catalogue
+from sim.errors import ScenarioError, SimulationError
+from sim.model.cohort import TITRE_BANDS, BlockTraits, background_death_times, draw_block
+from sim.model.milestones import THRESHOLD_ORDER
+from sim.model.mortality import LifeTable, load_life_table
+from sim.model.outcomes import OUTCOME_COLUMNS, patient_outcomes
+from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, Patient, threshold_list
+from sim.model.strategy import StrategyEngine
+from sim.model.treatments import TreatmentContext, build_catalogue
+from sim.random import BLOCK_SIZE
+from sim.scenario.loading import Scenario
 
 DEATH_COLUMN = COLUMN["t_death"]
 PATIENT_COLUMNS = (

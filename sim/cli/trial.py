@@ -1,12 +1,7 @@
 """``antimag trial FILE``: replicate a simulated randomised trial and report its power.
 
-Registered in :mod:`sim.cli` by importing ``add_trial_command`` and ``cmd_trial``, calling
-``add_trial_command(sub)`` in ``build_parser()`` and adding ``"trial": cmd_trial`` to ``COMMANDS``. This
-module imports nothing heavy at import time, so ``antimag --help`` stays fast.
-
-Errors follow the rest of the command line: a bad trial or scenario file raises :class:`sim.ScenarioError`
-and an unusable output directory :class:`sim.output.OutputDirError`, which ``sim.cli.main`` turns into exit
-status 2 with a one-paragraph message.
+A bad trial or scenario file raises :class:`sim.ScenarioError` and an unusable output directory
+:class:`sim.run.output.OutputDirError`, which :func:`sim.cli.main` turns into exit status 2.
 """
 
 from __future__ import annotations
@@ -17,15 +12,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cli_types import non_negative_int, positive_int
+from sim.cli.common import positive_int, seed_option, workers_option
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .trial import Trial
+    from sim.trial.core import Trial
 
 
-def add_trial_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``trial`` sub-command to the ``antimag`` parser's sub-parsers; returns its parser."""
     p = subparsers.add_parser(
         "trial",
@@ -38,19 +33,17 @@ def add_trial_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
     )
     p.add_argument("trial", help="trial file (TOML)")
     p.add_argument("--replicates", type=positive_int, default=200, help="simulated trials (default 200)")
-    p.add_argument(
-        "--seed", type=non_negative_int, default=1, help="root seed of every random stream (default 1)"
-    )
-    p.add_argument("--workers", type=positive_int, default=1, help="processes; results do not depend on it")
+    seed_option(p)
+    workers_option(p)
     p.add_argument("--out", default=None, help="directory for replicates.csv, summary.csv, metadata.json")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
     return p
 
 
-def cmd_trial(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``antimag trial``; returns the exit status (0)."""
-    from .output import atomic_output_dir, check_output_dir
-    from .trial import load_trial, simulate_trial
+    from sim.run.output import atomic_output_dir, check_output_dir
+    from sim.trial.core import load_trial, simulate_trial
 
     trial = load_trial(args.trial)
     out = Path(args.out) if args.out else None

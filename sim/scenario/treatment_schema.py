@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .milestones import THRESHOLD_ORDER
-from .parameters import NonNegative, Positive, Probability, Section
+from sim.model.cohort import TITRE_BANDS
+from sim.model.milestones import THRESHOLD_ORDER
+from sim.scenario.parameters import NonNegative, Positive, Probability, Section
 
 
 class Efficacy(Section):
@@ -147,7 +148,7 @@ TRIGGERS = (
     "adverse_event",
     *THRESHOLD_ORDER,
 )
-TITRE_ORDER = ("1000-10000", "10000-70000", ">=70000")
+TITRE_ORDER = TITRE_BANDS  # the model defines the bands; the schema validates against them
 
 
 class Rule(Section):

@@ -27,8 +27,8 @@ from collections.abc import Callable
 import numpy as np
 import simpy
 
-from .errors import SimulationError
-from .milestones import THRESHOLD_ORDER
+from sim.errors import SimulationError
+from sim.model.milestones import THRESHOLD_ORDER
 
 MRS_OF_THRESHOLD = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
 MILESTONES = (

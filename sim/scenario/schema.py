@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from .economics_schema import Economics
-from .milestones import THRESHOLD_ORDER
-from .parameters import Age, NonNegative, Positive, Probability, Section
-from .treatment_schema import Strategy, Treatment
+from sim.model.milestones import THRESHOLD_ORDER
+from sim.scenario.economics_schema import Economics
+from sim.scenario.parameters import Age, NonNegative, Positive, Probability, Section
+from sim.scenario.treatment_schema import Strategy, Treatment
 
 
 class Settings(Section):

@@ -90,7 +90,7 @@ def patient_outcomes(
     """Life-years, QALYs and costs by category, undiscounted and discounted, in ``OUTCOME_COLUMNS`` order.
 
     ``history`` is the patient's time-ordered ``(time, event, detail, value)`` record; ``courses`` their
-    treatment courses (:class:`sim.treatments.Course`); ``t_end`` death or the horizon.
+    treatment courses (:class:`sim.model.treatments.Course`); ``t_end`` death or the horizon.
     """
     u = econ.utilities
     c = econ.costs

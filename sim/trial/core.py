@@ -10,7 +10,7 @@ One replicate (``r``) of a trial:
    scenario) with ``draw = r + 1``, so that replicates are independent and each is reproducible. Each
    candidate gets an entry time drawn uniformly within the disease-duration window (years from onset),
    starting no earlier than the diagnosis when the trial requires one.
-2. **Eligibility** is judged at entry on the *observed* scores (true score from :mod:`sim.scales` plus
+2. **Eligibility** is judged at entry on the *observed* scores (true score from :mod:`sim.model.scales` plus
    measurement error, rounded and clipped), as in a real trial, together with being alive, diagnosed, the
    titre band, no malignancy and the required milestones. The first eligible candidates in id order are
    enrolled. Because eligibility uses the same measurement as the baseline, the model reproduces
@@ -32,7 +32,7 @@ depend on how many candidates were screened nor on the number of workers.
 
 Example
 -------
->>> from sim.trial import simulate_trial
+>>> from sim.trial.core import simulate_trial
 >>> result = simulate_trial("scenarios/trials/dalakas2009.toml", replicates=200, seed=1, workers=2)
 >>> result.summary[["endpoint", "mean_estimate", "power"]]  # doctest: +SKIP
 """
@@ -54,14 +54,14 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from scipy import stats
 
-from .errors import ScenarioError
-from .milestones import THRESHOLD_ORDER
-from .parameters import Section
-from .random import BLOCK_SIZE, PURPOSES, generator
-from .runner import SimulationResult, simulate, versions
-from .scales import all_scales
-from .scenario import Scenario, error_message, load_scenario, read_toml
-from .treatment_schema import TITRE_ORDER
+from sim.errors import ScenarioError
+from sim.model.milestones import THRESHOLD_ORDER
+from sim.model.scales import all_scales
+from sim.random import BLOCK_SIZE, PURPOSES, generator
+from sim.run.runner import SimulationResult, simulate, versions
+from sim.scenario.loading import Scenario, error_message, load_scenario, read_toml
+from sim.scenario.parameters import Section
+from sim.scenario.treatment_schema import TITRE_ORDER
 
 #: Third key of every trial stream (within the ``measurement`` purpose); distinct from 0xFFFF, the mark
 #: of :func:`sim.random.patient_generator`, so that no trial stream equals a model stream.

@@ -2,8 +2,9 @@
 
 A :class:`Course` is a first-class object: its schedule of doses, the time on treatment, the response, the
 adverse events, and why it ended. Treatments change the disease only through the patient's
-:meth:`~sim.process.Patient.apply_effect` and :meth:`~sim.process.Patient.reverse`; whether and when they
-are given is decided by :mod:`sim.strategy`.
+:meth:`~sim.model.process.Patient.apply_effect` and
+:meth:`~sim.model.process.Patient.reverse`; whether and when they are given is decided by
+:mod:`sim.model.strategy`.
 
 Randomness (common random numbers): a patient's persistent traits for a treatment (responder, effect size,
 flare susceptibility) come from a stream keyed by (treatment name, patient), and each course's events from a
@@ -21,8 +22,8 @@ from types import SimpleNamespace
 import numpy as np
 import simpy
 
-from .process import Patient
-from .random import PURPOSES, generator, stable_key
+from sim.model.process import Patient
+from sim.random import PURPOSES, generator, stable_key
 
 WEEK = 1.0 / 52.0
 MONTH = 1.0 / 12.0

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .runner import SimulationResult, horizon_of
-from .scales import all_scales
+from sim.model.scales import all_scales
+from sim.run.runner import SimulationResult, horizon_of
 
 
 def burden_at(result: SimulationResult, times: Sequence[float]) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def outcome_scales(result: SimulationResult, times: Sequence[float]) -> pd.DataF
 
     Columns: ``strategy, patient_id, time, burden, alive, followed, incat_arm, incat_leg, incat_total,
     incat_sensory, mrc_sum, mrs``. The dead have mRS 6 and NaN on the other scales. How each scale derives
-    from the burden: :mod:`sim.scales` and docs/model.md.
+    from the burden: :mod:`sim.model.scales` and docs/model.md.
     """
     frame = burden_at(result, times)
     traits = result.patients.set_index(["strategy", "patient_id"])[

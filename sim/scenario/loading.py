@@ -1,8 +1,8 @@
 """Scenario files: loading, ``extends`` layering, validation and the values the model reads.
 
-A scenario is a TOML file validated against :mod:`sim.schema`. ``extends = "other.toml"`` (relative to the
-file) loads the parent first; the child overrides only what it names. A parameter table (one with a
-``value`` key) is replaced as a whole, never merged key by key, so that a child cannot silently inherit a
+A scenario is a TOML file validated against :mod:`sim.scenario.schema`. ``extends = "other.toml"``
+(relative to the file) loads the parent first; the child overrides only what it names. A parameter table
+(one with a ``value`` key) is replaced as a whole, never merged key by key, so that a child cannot silently inherit a
 distribution written for another value. The origin (file) of every value is kept, so that errors and the
 run's metadata can say where each value came from.
 """
@@ -23,9 +23,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import ScenarioError
-from .parameters import Kind, Param
-from .schema import ScenarioModel
+from sim.errors import ScenarioError
+from sim.scenario.parameters import Kind, Param
+from sim.scenario.schema import ScenarioModel
 
 MAX_EXTENDS_DEPTH = 16
 

@@ -1,0 +1,45 @@
+"""``antimag calibration [SCENARIO]``: the natural history against its calibration targets."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.cli.common import UsageError, cohort_options, load_scenario_or_default, scenario_argument
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``calibration`` on ``antimag``'s sub-parsers."""
+    p = subparsers.add_parser("calibration", help="compare the natural history with its calibration targets")
+    scenario_argument(p, optional=True)
+    cohort_options(p, patients=5000)
+    p.add_argument("--figure", default="calibration.png", help="where to write the figure (PNG)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """``antimag calibration [SCENARIO]``: exit 1 when a target is missed."""
+    from analysis.calibration import calibration_figure, calibration_table
+    from sim.run.runner import horizon_of, simulate
+
+    scenario = load_scenario_or_default(args.scenario)
+    figure_path = Path(args.figure)
+    if not figure_path.parent.exists():
+        raise UsageError(f"--figure: directory {figure_path.parent} does not exist")
+    result = simulate(scenario, n_patients=args.patients, seed=args.seed, workers=args.workers, progress=True)
+    horizon = horizon_of(result.values)
+    table = calibration_table(result.patients, horizon)
+    print(f"{scenario.name}: {args.patients} patients, seed {args.seed}")
+    print(f"{'target':<18}{'published':>10}{'simulated':>11}{'95% interval':>18}  within ±")
+    for r in table.itertuples():
+        interval = f"{r.low95:.2f}–{r.high95:.2f}"
+        flag = "yes" if r.within else "NO"
+        print(
+            f"{r.target:<18}{r.published:>10.2f}{r.simulated:>11.2f}{interval:>18}  {flag} ({r.tolerance:g})"
+        )
+    fig = calibration_figure(result.patients, horizon)
+    tmp = figure_path.with_name(f".{figure_path.name}.tmp")
+    fig.savefig(tmp, dpi=120, format="png")
+    tmp.replace(figure_path)
+    print(f"Wrote {figure_path}")
+    return 0 if table["within"].all() else 1

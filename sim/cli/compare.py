@@ -1,0 +1,159 @@
+"""``antimag compare A.toml B.toml ...``: strategies on common random numbers.
+
+::
+
+    antimag compare scenarios/supportive_care.toml scenarios/rituximab_at_diagnosis.toml \\
+        --patients 2000 --seed 1 --psa 200 --wtp 20000,30000 --out results/rtx
+
+Every strategy is simulated on the same patients (same seed, ``draw=0``); the first scenario is the
+reference of the incremental and NMB tables unless ``--reference`` names another. Written atomically into
+``--out`` (all files or none):
+
+=====================  ===========================================================================
+``summary.csv``        per strategy: mean costs (total and by category), QALYs and life-years,
+                       discounted and not, each with its Monte Carlo standard error
+``incremental.csv``    each strategy minus the reference, patient by patient, with paired SEs; ICER
+                       vs the reference with its interval
+``icers.csv``          the ICER table (dominance, extended dominance) with an interval per ICER
+``nmb.csv``            net monetary benefit per strategy and WTP, and incremental vs the reference
+``outcomes.png``       disability (mRS >= 3) and survival curves by strategy
+``psa.csv``            with ``--psa N``: one row per draw × strategy (:func:`sim.psa.run_psa`)
+``ceac.csv``           with ``--psa N``: acceptability curves; also ``ceaf.csv``, ``evpi.csv``
+``*.png``              with ``--psa N``: ``ce_plane.png``, ``ceac.png``, ``evpi.png``
+``metadata.json``      seed, sizes, scenario hashes, currency and price year, versions
+=====================  ===========================================================================
+
+Exit status: 0 on success; 2 on bad input (a scenario, an option, an output directory) with a one-paragraph
+message and no traceback; 1 if a simulation fails; 130 if interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.economics import EconomicEvaluation
+from sim.cli.common import UsageError, save_png
+from sim.cli.economics_options import add_compare_arguments
+from sim.cli.economics_output import (
+    arguments_of,
+    incremental_text,
+    load_strategies,
+    psa_text,
+    reference_of,
+    to_json,
+    write_psa_outputs,
+)
+from sim.run.output import atomic_output_dir
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``compare`` on ``antimag``'s sub-parsers."""
+    p = subparsers.add_parser(
+        "compare",
+        help="compare strategies on common random numbers: costs, QALYs, ICERs with intervals, NMB, PSA",
+        description="Simulate each strategy on the same patients and write summary.csv, incremental.csv, "
+        "icers.csv, nmb.csv, outcomes.png and metadata.json (with --psa N also psa.csv, ceac.csv, "
+        "ceaf.csv, evpi.csv and the CE plane, CEAC and EVPI figures).",
+    )
+    add_compare_arguments(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """``antimag compare A.toml B.toml ...``."""
+    from analysis.economics import evaluate, format_icer_table
+    from analysis.figures import outcome_curves_figure, tornado_figure
+    from sim.run.psa import psa_attrs, run_psa, simulate_strategies
+    from sim.run.runner import horizon_of
+
+    if len(args.scenarios) < 2:
+        raise UsageError("compare needs at least two scenario files (strategies)")
+    scenarios = load_strategies(args.scenarios)
+    reference = reference_of(scenarios, args.reference)
+    out = Path(args.out)
+    with atomic_output_dir(out, force=args.force) as tmp:  # checked before the run starts
+        results = simulate_strategies(scenarios, args.patients, args.seed, args.workers, progress=True)
+        ev = evaluate(results, reference=reference, wtp=args.wtp, interval=args.interval)
+        ev.summary.to_csv(tmp / "summary.csv", index=False)
+        ev.incremental.to_csv(tmp / "incremental.csv", index=False)
+        ev.icers.to_csv(tmp / "icers.csv", index=False)
+        ev.nmb.to_csv(tmp / "nmb.csv", index=False)
+        patients = pd.concat([r.patients for r in results], ignore_index=True)
+        save_png(outcome_curves_figure(patients, horizon_of(results[0].values)), tmp / "outcomes.png")
+        metadata = {"command": "compare", "arguments": arguments_of(args), **ev.metadata}
+        psa_tables: dict[str, pd.DataFrame] = {}
+        if args.psa:
+            n_psa = args.psa_patients or args.patients
+            psa = run_psa(
+                scenarios,
+                args.psa,
+                n_psa,
+                args.seed,
+                args.workers,
+                progress=True,
+                shared_cohort=args.shared_cohort,
+            )
+            psa_tables = write_psa_outputs(tmp, psa, args.wtp, reference, ev.currency)
+            metadata["psa"] = psa_attrs(scenarios, args.psa, n_psa, args.seed, args.shared_cohort)
+        tornado = None
+        if args.dsa:
+            tornado, versus = _tornado(scenarios, reference, ev, args)
+            tornado.to_csv(tmp / "tornado.csv", index=False)
+            label = (
+                f"incremental NMB, {versus} vs {reference}\n({ev.currency}, WTP {args.wtp[0]:,.0f} per QALY)"
+            )
+            save_png(tornado_figure(tornado, outcome_label=label), tmp / "tornado.png")
+            metadata["dsa"] = {
+                "versus": versus,
+                "reference": reference,
+                "top_k": args.dsa,
+                "wtp": args.wtp[0],
+            }
+        metadata["files"] = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]
+        (tmp / "metadata.json").write_text(to_json(metadata))
+    print(
+        f"{len(scenarios)} strategies, {args.patients} patients each, seed {args.seed} "
+        "(common random numbers)"
+    )
+    print(format_icer_table(ev))
+    print()
+    print(incremental_text(ev))
+    nmb = ev.nmb
+    for w in args.wtp:
+        at = nmb[nmb["wtp"] == w]
+        best = at[at["best"]]["strategy"].tolist()
+        print(f"Highest expected NMB at {ev.currency} {w:,.0f}/QALY: {', '.join(best)}")
+    if psa_tables:
+        print()
+        print(psa_text(psa_tables, args.wtp, ev.currency))
+    if tornado is not None:
+        print()
+        print(f"One-way sensitivity ({metadata['dsa']['versus']} vs {reference}), widest swings of the INMB:")
+        for r in tornado.head(args.dsa).itertuples():
+            print(f"  {r.parameter:<60}{r.outcome_low:>14,.0f}{r.outcome_high:>14,.0f}")
+    print(f"Wrote {out}/: {', '.join(metadata['files'])}")
+    return 0
+
+
+def _tornado(scenarios: list, reference: str, ev: EconomicEvaluation, args: argparse.Namespace):
+    """One-way DSA of the strategy with the highest expected NMB at the first WTP (or, if that is the
+    reference, the next best) against the reference, on the INMB at that WTP."""
+    from analysis.dsa import one_way
+
+    by_name = {s.strategy: s for s in scenarios}
+    at = ev.nmb[ev.nmb["wtp"] == args.wtp[0]].sort_values("nmb", ascending=False)
+    versus = next(name for name in at["strategy"] if name != reference)
+    tornado = one_way(
+        by_name[reference],
+        by_name[versus],
+        n_patients=args.patients,
+        seed=args.seed,
+        wtp=args.wtp[0],
+        top_k=args.dsa,
+        workers=args.workers,
+        progress=True,
+    )
+    return tornado, versus

@@ -17,7 +17,7 @@ from sim.cli.common import positive_int, seed_option, workers_option
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.trial.core import Trial
+    from sim.trial import Trial
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     """Run ``antimag trial``; returns the exit status (0)."""
     from sim.run.output import atomic_output_dir, check_output_dir
-    from sim.trial.core import load_trial, simulate_trial
+    from sim.trial import load_trial, simulate_trial
 
     trial = load_trial(args.trial)
     out = Path(args.out) if args.out else None

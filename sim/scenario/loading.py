@@ -2,9 +2,9 @@
 
 A scenario is a TOML file validated against :mod:`sim.scenario.schema`. ``extends = "other.toml"``
 (relative to the file) loads the parent first; the child overrides only what it names. A parameter table
-(one with a ``value`` key) is replaced as a whole, never merged key by key, so that a child cannot silently inherit a
-distribution written for another value. The origin (file) of every value is kept, so that errors and the
-run's metadata can say where each value came from.
+(one with a ``value`` key) is replaced as a whole, never merged key by key, so that a child cannot
+silently inherit a distribution written for another value. The origin (file) of every value is kept,
+so that errors and the run's metadata can say where each value came from.
 """
 
 from __future__ import annotations

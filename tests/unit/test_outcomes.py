@@ -1,4 +1,5 @@
-"""Costs, QALYs and life-years per patient (sim/outcomes.py): invariants A4–A7, extremes B10 and B14–B16,
+"""Costs, QALYs and life-years per patient (sim/model/outcomes.py):
+invariants A4–A7, extremes B10 and B14–B16,
 and the analytic cross-checks C19 (recomputed from the event log) and C20 (discounting convention).
 
 Every check runs on small cohorts over a 20-year horizon, with scenarios built from the shipped strategy
@@ -434,7 +435,7 @@ def _pv_flow(rate: float, t1: float, t2: float, delta: float) -> float:
 
 
 def _doses(spec, course) -> list[tuple[float, float]]:
-    """The dose schedule of a course, from the treatment's regimen (sim/treatments.py conventions)."""
+    """The dose schedule of a course, from the treatment's regimen (sim/model/treatments.py conventions)."""
     t0, n = float(course.start), int(course.n_doses)
     if spec.type == "rituximab":
         if spec.regimen == "375mg_m2_x4":
@@ -598,7 +599,7 @@ def recompute(result: sim.SimulationResult) -> pd.DataFrame:
 
 def test_qalys_and_costs_recomputed_from_the_event_log_match(cohorts) -> None:
     """C19: every patient's QALYs and costs by category, recomputed from the event log and the course table
-    without sim/outcomes.py, equal the package's to 1e-9."""
+    without sim/model/outcomes.py, equal the package's to 1e-9."""
     for name, result in cohorts.items():
         mine = recompute(result)
         theirs = result.patients

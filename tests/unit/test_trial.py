@@ -14,16 +14,11 @@ from scipy import stats
 
 import sim
 from sim.scenario.loading import bundled_scenario_path, default_scenario_path
-from sim.trial.core import (
-    REPLICATE_COLUMNS,
-    _eligible_entry,
-    load_trial,
-    proportion_difference,
-    scales_at,
-    simulate_trial,
-    trial_from_dict,
-    welch_difference,
-)
+from sim.trial import load_trial, simulate_trial, trial_from_dict
+from sim.trial.design import eligible_entry
+from sim.trial.measurement import scales_at
+from sim.trial.replicates import REPLICATE_COLUMNS
+from sim.trial.statistics import proportion_difference, welch_difference
 
 PLACEBO = bundled_scenario_path("trials/arms/placebo.toml")
 RITUXIMAB = bundled_scenario_path("trials/arms/rituximab_at_entry.toml")
@@ -188,7 +183,7 @@ def test_courses_agree_until_entry_and_scales_match_outcome_scales(tmp_path: Pat
     screening run, and the pairwise scales agree with sim.outcome_scales."""
     trial = trial_from_dict(trial_data(treated=RITUXIMAB), tmp_path)
     nh = sim.simulate(trial.screening, n_patients=120, seed=6, draw=1)
-    entry, eligible = _eligible_entry(trial, nh, 6, 1)
+    entry, eligible = eligible_entry(trial, nh, 6, 1)
     ids = np.flatnonzero(eligible)[:30]
     times = np.full(ids.max() + 1, np.nan)
     times[ids] = entry[ids]
@@ -215,7 +210,7 @@ def test_courses_agree_until_entry_and_scales_match_outcome_scales(tmp_path: Pat
 def test_entry_is_after_diagnosis_within_the_window(tmp_path: Path) -> None:
     trial = trial_from_dict(trial_data(), tmp_path)
     nh = sim.simulate(trial.screening, n_patients=300, seed=1, draw=2)
-    entry, eligible = _eligible_entry(trial, nh, 1, 2)
+    entry, eligible = eligible_entry(trial, nh, 1, 2)
     t_diag = nh.patients["t_diagnosis"].to_numpy()
     assert np.all(entry[eligible] >= t_diag[eligible])
     assert np.all((entry[eligible] >= 1.0) & (entry[eligible] <= 8.0))

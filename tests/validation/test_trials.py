@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim.scenario.loading import bundled_scenario_path
-from sim.trial.core import load_trial, simulate_trial
+from sim.trial import load_trial, simulate_trial
 
 TRIALS = ("dalakas2009", "leger2013", "niermeijer2007")
 REFERENCES = Path(__file__).resolve().parents[2] / "docs" / "references.md"

@@ -16,6 +16,7 @@ from sim.story.words import EVENT_KINDS
 TINY = bundled_scenario_path("tests/tiny.toml")
 RTX = bundled_scenario_path("rituximab_at_diagnosis.toml")
 SUPPORTIVE = bundled_scenario_path("supportive_care.toml")
+PICK_COHORT = 200
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +58,16 @@ def test_every_event_kind_has_words(rtx) -> None:
         assert not story.timeline["kind"].eq("other").any()
 
 
+@pytest.fixture(scope="module")
+def rtx_cohort(rtx):
+    return sim.simulate(rtx, n_patients=PICK_COHORT, seed=3, keep_events=True)
+
+
 @pytest.mark.parametrize("criterion", sorted(PICKS))
-def test_picked_patient_satisfies_its_criterion(rtx, criterion: str) -> None:
+def test_picked_patient_satisfies_its_criterion(rtx, rtx_cohort, criterion: str) -> None:
     """The picked patient is the one the documented rule names, and the reason is given."""
-    story = sim.patient_story(rtx, pick=criterion, seed=3, n_patients=300)
-    cohort = sim.simulate(rtx, n_patients=300, seed=3, keep_events=True)
+    story = sim.patient_story(rtx, pick=criterion, seed=3, n_patients=PICK_COHORT)
+    cohort = rtx_cohort
     p = cohort.patients.set_index("patient_id")
     pid = story.patient_id
     ev = cohort.events[cohort.events["patient_id"] == pid]

@@ -7,8 +7,8 @@ One column per strategy (small multiples on shared axes), four rows:
 2. the modified Rankin level (0–6, 6 = dead) as a step line;
 3. the milestones (first symptom in the hands, ataxia, weakness, walking aid, tremor, pain, CIDP label,
    diagnosis, transformation, death), one labelled lane each;
-4. the treatment courses as bars, one lane per treatment, with adverse events (minor, serious), responses
-   and non-responses as markers.
+4. the treatment courses as bars, one lane per treatment, with adverse events (minor, serious), responses,
+   non-responses, relapses and IgM flares as markers.
 
 With several strategies, a dashed line marks where each course parts from the reference (first column).
 The functions take the tidy frames of a :class:`sim.PatientStory` and never run a simulation.
@@ -58,6 +58,8 @@ MARKERS = {
     "severe": ("serious adverse event", "*", "#d62728", 110),
     "response": ("response", "^", "#2ca02c", 45),
     "non_response": ("no response", "v", "#7f7f7f", 45),
+    "relapse": ("relapse (benefit wears off)", "<", "#000000", 40),
+    "igm_flare": ("IgM flare", "D", "#ff7f0e", 30),
 }
 TREATMENT_COLOURS = ("#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f")
 PARTING_COLOUR = "#d62728"
@@ -160,8 +162,8 @@ def plot_patient(
     axes[1, 0].set_ylabel("modified Rankin")
     axes[2, 0].set_ylabel("milestones")
     axes[3, 0].set_ylabel("treatments")
-    fig.legend(handles=_legend(scale_cols, treatments, colours, bool(parting_of)), loc="lower center",
-               ncol=4, fontsize=8.5, frameon=False)  # fmt: skip
+    handles = _legend(scale_cols, treatments, colours, bool(parting_of), _marks_present(timeline))
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8.5, frameon=False)
     if title:
         fig.suptitle(title, fontsize=12, y=0.995)
     fig.subplots_adjust(left=0.16 if n == 1 else 0.1, right=0.98, top=0.87, bottom=0.17)
@@ -186,8 +188,8 @@ def _courses(ax, courses: pd.DataFrame, timeline: pd.DataFrame, treatments, colo
         end = r.end if r.end == r.end else t_end
         width = max(end - r.start, t_max * 0.004)  # a course of days is still visible
         ax.broken_barh([(r.start, width)], (lane[r.treatment] - 0.3, 0.6), color=colours[r.treatment])
-    for event, key in (("response", "response"), ("non_response", "non_response")):
-        rows = timeline[(timeline["event"] == event) & timeline["text"].notna()]
+    for key in ("response", "non_response", "relapse", "igm_flare"):
+        rows = timeline[timeline["event"] == key]
         for t, treatment in zip(rows["time"], _treatment_of(rows), strict=True):
             if treatment in lane:
                 _, marker, colour, size = MARKERS[key]
@@ -207,7 +209,17 @@ def _treatment_of(rows: pd.DataFrame) -> list[str]:
     return [str(d) for d in rows["detail"]] if "detail" in rows.columns else [""] * len(rows)
 
 
-def _legend(scale_cols, treatments, colours, parted: bool) -> list:
+def _marks_present(timeline: pd.DataFrame) -> set[str]:
+    present = set(timeline["event"]) & set(MARKERS)
+    aes = timeline.loc[timeline["event"] == "adverse_event", "text"]
+    if aes.str.startswith("Serious").any():
+        present.add("severe")
+    if (~aes.str.startswith("Serious")).any():
+        present.add("minor")
+    return present
+
+
+def _legend(scale_cols, treatments, colours, parted: bool, marks: set[str]) -> list:
     handles: list = [
         Line2D([], [], color=SCALES[c][1], linestyle=SCALES[c][2], linewidth=1.8, label=SCALES[c][0])
         for c in scale_cols
@@ -217,7 +229,7 @@ def _legend(scale_cols, treatments, colours, parted: bool) -> list:
     handles.append(Line2D([], [], color="#000000", marker="X", linestyle="none", label="death"))
     handles += [Patch(color=colours[t], label=f"course: {t.replace('_', ' ')}") for t in treatments]
     handles += [Line2D([], [], color=c, marker=m, linestyle="none", markersize=7, label=label)
-                for label, m, c, _ in MARKERS.values()]  # fmt: skip
+                for key, (label, m, c, _) in MARKERS.items() if key in marks]  # fmt: skip
     if parted:
         handles.append(
             Line2D([], [], color=PARTING_COLOUR, linestyle="--", label="courses part from the first strategy")

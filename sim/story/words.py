@@ -83,6 +83,25 @@ TREATMENT_WORDS = {
     "assistive_device": ("a walking aid", "", ""),
 }
 
+#: Names of the bundled scenarios' treatments as a patient hears them (others: the name, "_" as spaces).
+TREATMENT_NAMES = {
+    "ivig": "IVIg (immunoglobulin)",
+    "rituximab_combination": "rituximab (with cyclophosphamide)",
+    "cyclophosphamide_with_rituximab": "cyclophosphamide (with rituximab)",
+    "physiotherapy": "physiotherapy",
+}
+
+
+def treatment_name(name: str) -> str:
+    """The treatment's name in plain words."""
+    return TREATMENT_NAMES.get(name, name.replace("_", " "))
+
+
+def capitalised(text: str) -> str:
+    """First letter upper case (``IVIg`` stays as it is)."""
+    return text[:1].upper() + text[1:]
+
+
 #: Assistive devices (``device`` detail) → what the patient receives.
 DEVICE_WORDS = {
     "cane": "a walking stick",

@@ -188,17 +188,19 @@ def _courses(ax, courses: pd.DataFrame, timeline: pd.DataFrame, treatments, colo
         end = r.end if r.end == r.end else t_end
         width = max(end - r.start, t_max * 0.004)  # a course of days is still visible
         ax.broken_barh([(r.start, width)], (lane[r.treatment] - 0.3, 0.6), color=colours[r.treatment])
-    for key in ("response", "non_response", "relapse", "igm_flare"):
+    # Marks of one moment (a relapse, the retreatment it triggers, its flare and side effects) sit at
+    # different heights of the lane so that none hides another.
+    for key, dy in (("response", 0.0), ("non_response", 0.0), ("relapse", 0.0), ("igm_flare", -0.24)):
         rows = timeline[timeline["event"] == key]
         for t, treatment in zip(rows["time"], _treatment_of(rows), strict=True):
             if treatment in lane:
                 _, marker, colour, size = MARKERS[key]
-                ax.scatter([t], [lane[treatment]], marker=marker, color=colour, s=size, zorder=4)
+                ax.scatter([t], [lane[treatment] + dy], marker=marker, color=colour, s=size, zorder=4)
     aes = timeline[timeline["event"] == "adverse_event"]
     for t, treatment, text in zip(aes["time"], _treatment_of(aes), aes["text"], strict=True):
         if treatment in lane:
             _, marker, colour, size = MARKERS["severe" if text.startswith("Serious") else "minor"]
-            ax.scatter([t], [lane[treatment] + 0.02], marker=marker, color=colour, s=size, zorder=5)
+            ax.scatter([t], [lane[treatment] + 0.24], marker=marker, color=colour, s=size, zorder=5)
     ax.set_yticks(range(len(treatments)))
     ax.set_yticklabels([t.replace("_", " ") for t in reversed(treatments)], fontsize=8)
     ax.set_ylim(-0.7, max(len(treatments), 1) - 0.3)

@@ -117,7 +117,7 @@ class _Narrator:
         if event == "igm_flare":
             return "response", (
                 f"IgM flare: the IgM antibody level rises for a while after {_pretty(detail)}, and the "
-                "neuropathy worsens faster for a few weeks."
+                "neuropathy worsens faster for a while (up to a few months)."
             )
         if event == "adverse_event":
             return "adverse_event", self._adverse_event(detail, value >= 0.5)

@@ -2,7 +2,7 @@
 
 The phrases say only what the model represents. A milestone is the moment the latent demyelination burden
 reaches the scenario's threshold for it (docs/model.md, Milestones); the modified Rankin levels are worded
-after the scale's published definitions (van Swieten et al., Stroke 1988), in daily-life terms.
+after the scale's published definitions (``vanswieten1988`` in docs/references.md), in daily-life terms.
 """
 
 from __future__ import annotations

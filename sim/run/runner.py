@@ -134,6 +134,7 @@ def simulate_block(
     th = values.thresholds
     b0 = values.progression.burden_at_onset
     faster = values.progression.faster_phase_multiplier
+    axonal_years = values.progression.axonal_conversion_years
     excess_rate = values.malignancy.excess_mortality_rate_per_year
     econ_values = getattr(values, "economics", None)
     econ = np.full((n, len(OUTCOME_COLUMNS)), np.nan) if econ_values is not None else None
@@ -155,6 +156,7 @@ def simulate_block(
             float(traits.t_faster_phase[i]),
             faster,
             threshold_list(th, b0, float(traits.tremor_burden[i]), float(traits.pain_burden[i])),
+            axonal_years,
         )
         engine.attach(patient, int(traits.titre_band[i]))
         patient.disease_proc = env.process(patient.disease())

@@ -64,6 +64,7 @@ class _Narrator:
         self.active: dict[str, int] = {}  # treatment -> course number of its latest course
         self.seen: set[str] = set()
         self.t_cidp = math.nan
+        self.onset: set[str] = set()  # treatments whose response has begun but is not yet complete
 
     def course_of(self, treatment: str):
         number = self.active.get(treatment)
@@ -83,7 +84,7 @@ class _Narrator:
         if event == "mrs":
             return "disability", "Disability improves after treatment. " + mrs_sentence(int(value))
         if event == "reversal":
-            return "response", "Part of the recent nerve damage recovers."
+            return "response", "Part of the nerve damage recovers (damage that had not yet become permanent)."
         if event in DIAGNOSTIC_WORDS:
             if event == "cidp_label":
                 self.t_cidp = t
@@ -103,7 +104,13 @@ class _Narrator:
             return "treatment", self._course_start(detail, int(value))
         if event == "course_end":
             return "treatment", self._course_end(detail)
+        if event == "response_onset":
+            self.onset.add(detail)
+            return "response", f"{capitalised(_pretty(detail))} begins to work: the disease slows down."
         if event == "response":
+            if detail in self.onset:
+                self.onset.discard(detail)
+                return "response", f"{capitalised(_pretty(detail))} now works fully (a response)."
             return "response", _response(detail, self.course_of(detail))
         if event == "non_response":
             if self._type(detail) == "pain_drug":
@@ -116,8 +123,8 @@ class _Narrator:
             )
         if event == "igm_flare":
             return "response", (
-                f"IgM flare: the IgM antibody level rises for a while after {_pretty(detail)}, and the "
-                "neuropathy worsens faster for a while (up to a few months)."
+                f"IgM flare: the IgM antibody level rises after {_pretty(detail)}, and for up to a few "
+                "months the neuropathy worsens faster."
             )
         if event == "adverse_event":
             return "adverse_event", self._adverse_event(detail, value >= 0.5)

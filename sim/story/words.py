@@ -137,6 +137,7 @@ EVENT_KINDS = (
     "diagnosis",
     "course_start",
     "course_end",
+    "response_onset",
     "response",
     "non_response",
     "relapse",

@@ -119,7 +119,7 @@ class _Narrator:
         if event == "relapse":
             return "response", (
                 f"The benefit of {_pretty(detail)} wears off (relapse): the disease progresses again at its "
-                "former pace."
+                "untreated pace."
             )
         if event == "igm_flare":
             return "response", (

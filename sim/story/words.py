@@ -31,11 +31,11 @@ MILESTONE_WORDS = {
     ),
     "weakness": (
         "symptom",
-        "Weakness starts in the feet and lower legs (distal weakness): tripping, an unsteady gait.",
+        "Weakness starts in the feet and lower legs (distal weakness), and the gait becomes unsteady.",
     ),
     "walking_aid": ("symptom", "Walking now needs a stick or similar support on one side."),
     "tremor": ("symptom", "The hands begin to shake when holding or reaching for things (tremor)."),
-    "neuropathic_pain": ("symptom", "Burning or shooting pain in the feet begins (neuropathic pain)."),
+    "neuropathic_pain": ("symptom", "Burning, stabbing or shooting nerve pain begins (neuropathic pain)."),
     "faster_phase": (
         "symptom",
         "The disease enters a faster phase: from now on the symptoms worsen more quickly.",

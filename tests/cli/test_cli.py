@@ -1,4 +1,4 @@
-"""The ``antimag`` command line, end to end through the installed console script (DESIGN §3)."""
+"""The ``antimag`` command line, end to end through the installed console script."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from sim.cli import main
 from sim.scenario.loading import bundled_scenario_path
 
 TINY = str(bundled_scenario_path("tests/tiny.toml"))
-RUN_FILES = ("metadata.json", "patients.csv", "summary.csv")
+RUN_FILES = ("metadata.json", "milestones.png", "mrs.png", "patients.csv", "summary.csv")
 
 
 def antimag(exe: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -328,7 +328,10 @@ def test_outcome_curves_from_patients(tmp_path: Path) -> None:
     for function in (disability_figure, survival_figure, outcome_curves_figure):
         fig = function(both, horizon=20.0)
         _check_png(fig, tmp_path / f"{function.__name__}.png")
-        assert len(fig.axes[0].get_lines()) == 2
+        curves = [line for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]
+        assert [line.get_label() for line in curves] == ["supportive_care", "copy"]
+        notes = " ".join(t.get_text() for t in fig.axes[0].texts)
+        assert "copy = supportive_care" in notes  # the identical curve is named, not hidden
 
 
 def test_figures_reject_frames_without_their_columns() -> None:

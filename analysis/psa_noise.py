@@ -203,9 +203,10 @@ def _sym_power(matrix: np.ndarray, power: float) -> np.ndarray:
 def denoise(psa: pd.DataFrame, *, cost: str = "cost_disc", effect: str = "qalys_disc") -> pd.DataFrame:
     """The PSA table with each draw's increments over the first strategy shrunk to remove patient noise.
 
-    For a PSA run with a new cohort per draw (``shared_cohort=False``). Each strategy's pair (incremental cost,
-    incremental QALYs) in draw ``d`` becomes ``m + Σ₂^½ Σ^-½ (x_d − m)`` (module docstring); the first strategy's
-    values are kept, so NMB differences, hence CEAC, CEAF and EVPI, are those of the denoised increments.
+    For a PSA run with a new cohort per draw (``shared_cohort=False``). Each strategy's pair (incremental
+    cost, incremental QALYs) in draw ``d`` becomes ``m + Σ₂^½ Σ^-½ (x_d − m)`` (module docstring); the first
+    strategy's values are kept, so NMB differences, hence CEAC, CEAF and EVPI, are those of the denoised
+    increments.
     Columns ``cost`` and ``effect`` are replaced; everything else is unchanged.
     """
     draws, strategies, costs, effects = psa_matrices(psa, "draw", "strategy", cost, effect, "denoise()")
@@ -254,7 +255,7 @@ def format_variance_split(split: pd.DataFrame, currency: str) -> str:
         )
     precision = inmb["precision"].iloc[0]
     lines.append(
-        f"Advice: patients per draw and draws for a standard error of {currency} {precision:,.0f} on the mean "
-        f"incremental NMB, with patient noise ≤ {MAX_NOISE_SHARE:.0%} of the spread between draws."
+        f"Advice: patients per draw and draws for a standard error of {currency} {precision:,.0f} on the "
+        f"mean incremental NMB, with patient noise ≤ {MAX_NOISE_SHARE:.0%} of the spread between draws."
     )
     return "\n".join(lines)

@@ -132,5 +132,11 @@ def versions() -> dict[str, str]:
     return _versions()
 
 
+#: Options that control how a run is carried out, never what it computes: left out of metadata.json so
+#: that a run with more workers, resumed, or written to another directory gives byte-identical files.
+RUN_CONTROL_OPTIONS = ("func", "command", "workers", "resume", "force", "out", "check_invariants")
+
+
 def arguments_of(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "command")}
+    """The options that determine a command's results, for metadata.json."""
+    return {k: v for k, v in sorted(vars(args).items()) if k not in RUN_CONTROL_OPTIONS}

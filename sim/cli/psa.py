@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.cli.checkpointing import checkpointed, resume_option
 from sim.cli.economics_options import add_psa_arguments
 from sim.cli.economics_output import (
     arguments_of,
@@ -15,7 +16,7 @@ from sim.cli.economics_output import (
     versions,
     write_psa_outputs,
 )
-from sim.run.output import atomic_output_dir
+from sim.run.output import atomic_output_dir, check_output_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "and figures) with metadata.json.",
     )
     add_psa_arguments(p)
+    resume_option(p)
     return p
 
 
@@ -39,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
     reference = reference_of(scenarios, args.reference)
     currency = scenarios[0].model.economics.currency
     out = Path(args.out)
-    with atomic_output_dir(out, force=args.force) as tmp:
+    check_output_dir(out, args.force)  # before any work
+    inputs = {s.strategy: s.sha256 for s in scenarios}
+    with (
+        checkpointed(args, "psa", inputs, out) as checkpoint,
+        atomic_output_dir(out, force=args.force) as tmp,
+    ):
         psa = run_psa(
             scenarios,
             args.draws,
@@ -48,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
             args.workers,
             progress=True,
             shared_cohort=args.shared_cohort,
+            checkpoint=checkpoint,
         )
         tables = write_psa_outputs(tmp, psa, args.wtp, reference, currency)
         metadata = {"command": "psa", "arguments": arguments_of(args), **psa.attrs}

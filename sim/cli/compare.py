@@ -84,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
         long_run = checkpointed(args, "compare", {s.strategy: s.sha256 for s in scenarios}, out)
     with long_run as checkpoint, atomic_output_dir(out, force=args.force) as tmp:
         results = simulate_strategies(scenarios, args.patients, args.seed, args.workers, progress=True)
+        if args.check_invariants:
+            from sim.run.invariants import check_invariants
+
+            for result in results:
+                check_invariants(result, "the base case")
         ev = evaluate(results, reference=reference, wtp=args.wtp, interval=args.interval)
         ev.summary.to_csv(tmp / "summary.csv", index=False)
         ev.incremental.to_csv(tmp / "incremental.csv", index=False)
@@ -104,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=True,
                 shared_cohort=args.shared_cohort,
                 checkpoint=checkpoint,
+                check_invariants=args.check_invariants,
             )
             psa_tables = write_psa_outputs(tmp, psa, args.wtp, reference, ev.currency)
             metadata["psa"] = psa_attrs(scenarios, args.psa, n_psa, args.seed, args.shared_cohort)

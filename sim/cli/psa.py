@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             progress=True,
             shared_cohort=args.shared_cohort,
             checkpoint=checkpoint,
+            check_invariants=args.check_invariants,
         )
         tables = write_psa_outputs(tmp, psa, args.wtp, reference, currency)
         metadata = {"command": "psa", "arguments": arguments_of(args), **psa.attrs}

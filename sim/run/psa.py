@@ -38,6 +38,7 @@ import pandas as pd
 from sim.errors import ScenarioError
 from sim.random import parameter_generator
 from sim.run.checkpoint import Checkpoint, Stage
+from sim.run.invariants import check_invariants as check_cohort_invariants
 from sim.run.runner import SimulationResult, simulate
 from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
@@ -271,11 +272,11 @@ def summarise_arm(patients: pd.DataFrame) -> dict[str, float]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(scenarios: list[Scenario], n_patients: int, seed: int) -> None:
-    _WORKER.update(scenarios=scenarios, n_patients=n_patients, seed=seed)
+def _init_worker(scenarios: list[Scenario], n_patients: int, seed: int, invariants: bool = False) -> None:
+    _WORKER.update(scenarios=scenarios, n_patients=n_patients, seed=seed, invariants=invariants)
 
 
-def _run_job(job: CohortJob) -> list[dict[str, float]]:
+def _run_job(job: CohortJob, label: str = "") -> list[dict[str, float]]:
     scenarios = _WORKER["scenarios"]
     rows = []
     for scenario, overrides in zip(scenarios, job.overrides, strict=True):
@@ -287,6 +288,8 @@ def _run_job(job: CohortJob) -> list[dict[str, float]]:
             draw=job.draw,
             overrides=overrides or None,
         )
+        if _WORKER.get("invariants"):
+            check_cohort_invariants(result, label)
         rows.append(summarise_arm(result.patients))
     return rows
 
@@ -310,12 +313,16 @@ def run_cohorts(
     progress: bool = False,
     unit: str = "run",
     checkpoint: Stage | None = None,
+    check_invariants: bool = False,
 ) -> pd.DataFrame:
     """Run every strategy for each job (a draw key and per-strategy overrides), on a process pool.
 
     The engine of :func:`run_psa` and of :mod:`analysis.dsa`. Overrides are not checked here (see
     :func:`check_overrides`). With a ``checkpoint`` stage, jobs recorded there are not run again and every
     finished job is recorded as soon as it completes (:mod:`sim.run.checkpoint`); the table is the same.
+    With ``check_invariants``, every simulated cohort is checked against A1–A5
+    (:func:`sim.run.invariants.check_invariants`; an :class:`~sim.run.invariants.InvariantError` names the
+    job as ``"<unit> <index + 1>"``, e.g. ``draw 7``, the strategy and the patient).
 
     Returns
     -------
@@ -358,19 +365,19 @@ def run_cohorts(
     )
     try:
         if workers == 1 or len(pending) <= 1:
-            _init_worker(items, n_patients, seed)
+            _init_worker(items, n_patients, seed, check_invariants)
             try:
                 for k in pending:
-                    finished(k, _run_job(jobs[k]))
+                    finished(k, _run_job(jobs[k], f"{unit} {k + 1}"))
             finally:
                 _WORKER.clear()
         else:
             with ProcessPoolExecutor(
                 max_workers=min(workers, len(pending)),
                 initializer=_init_worker,
-                initargs=(items, n_patients, seed),
+                initargs=(items, n_patients, seed, check_invariants),
             ) as pool:
-                futures = {pool.submit(_run_job, jobs[k]): k for k in pending}
+                futures = {pool.submit(_run_job, jobs[k], f"{unit} {k + 1}"): k for k in pending}
                 for future in as_completed(futures):  # recorded as they finish, put in order below
                     finished(futures[future], future.result())
     finally:
@@ -394,6 +401,7 @@ def run_psa(
     *,
     shared_cohort: bool = False,
     checkpoint: Checkpoint | None = None,
+    check_invariants: bool = False,
 ) -> pd.DataFrame:
     """Probabilistic sensitivity analysis of one or more strategies on common random numbers.
 
@@ -417,6 +425,10 @@ def run_psa(
     checkpoint : Checkpoint, optional
         Record every finished draw there and skip the draws already recorded (``--resume``); the table is
         byte-identical to an uninterrupted run's.
+    check_invariants : bool
+        Check every simulated cohort of every draw against the invariants A1–A5
+        (:func:`sim.run.invariants.check_invariants`, a few per cent of the run time); a broken one raises
+        :class:`sim.run.invariants.InvariantError` naming the draw, the strategy and the patient.
 
     Returns
     -------
@@ -456,7 +468,17 @@ def run_psa(
             overrides.append(ov)
         jobs.append(CohortJob(0 if shared_cohort else d, tuple(overrides)))
     stage = checkpoint.stage("psa") if checkpoint is not None else None
-    out = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="draw", checkpoint=stage)
+    out = run_cohorts(
+        items,
+        jobs,
+        n_patients,
+        seed,
+        workers,
+        progress,
+        unit="draw",
+        checkpoint=stage,
+        check_invariants=check_invariants,
+    )
     out["draw"] = out["job"] + 1
     out = out.drop(columns="job")
     out = pd.concat([out, draws[param_columns].reset_index(drop=True)], axis=1)

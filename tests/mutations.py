@@ -43,7 +43,7 @@ MUTATIONS = (
         "sim/model/process.py",
         "        if not self.end.triggered:\n            self.end.succeed()\n\n    def wait(",
         "        if not self.end.triggered and cause != 3:\n            self.end.succeed()\n\n    def wait(",
-        ("tests/property/test_treatment_stateful.py", "tests/unit/test_treatments.py"),
+        ("tests/unit/test_treatment_rules.py", "tests/property/test_treatment_stateful.py"),
     ),
     Mutation(
         "no_relapse",
@@ -51,7 +51,7 @@ MUTATIONS = (
         "sim/model/treatments.py",
         "        if patient.alive and latest:\n            patient.remove_effect(self.effect_key)\n",
         "        if patient.alive and latest:\n            pass\n",
-        ("tests/unit/test_treatments.py", "tests/property/test_treatment_stateful.py"),
+        ("tests/unit/test_treatment_rules.py",),
     ),
     Mutation(
         "ivig_no_relapse",
@@ -60,7 +60,7 @@ MUTATIONS = (
         "            yield patient.wait(p.benefit_weeks_after_stop * WEEK)\n"
         "            patient.remove_effect(self.effect_key)\n",
         "            yield patient.wait(p.benefit_weeks_after_stop * WEEK)\n",
-        ("tests/unit/test_treatments.py",),
+        ("tests/unit/test_treatment_rules.py",),
     ),
     Mutation(
         "ivig_non_responders",
@@ -68,7 +68,7 @@ MUTATIONS = (
         "sim/model/treatments.py",
         '        if traits["responder"] and t_effect < stop_at:\n',
         "        if t_effect < stop_at:\n",
-        ("tests/unit/test_treatments.py",),
+        ("tests/unit/test_treatment_rules.py",),
     ),
     Mutation(
         "max_courses_plus_one",
@@ -76,7 +76,7 @@ MUTATIONS = (
         "sim/model/strategy.py",
         "        if treatment.n_courses(patient) >= rule.max_courses:\n",
         "        if treatment.n_courses(patient) > rule.max_courses:\n",
-        ("tests/unit/test_treatments.py", "tests/property/test_model_properties.py"),
+        ("tests/unit/test_treatment_rules.py",),
     ),
     Mutation(
         "qalys_at_cost_rate",
@@ -84,7 +84,7 @@ MUTATIONS = (
         "sim/model/outcomes.py",
         "    de = force_of_interest(econ.discount_rate_effects)\n",
         "    de = force_of_interest(econ.discount_rate_costs)\n",
-        ("tests/unit/test_outcomes.py",),
+        ("tests/unit/test_separations.py",),
     ),
     Mutation(
         "block_order_shifts_streams",
@@ -95,7 +95,7 @@ MUTATIONS = (
         "        simulate_block(values, table, seed, draw, blocks[0][0] + k, n, keep_events,"
         " _entry_slice(entry_times, b, n))\n"
         "        for k, (b, n) in enumerate(blocks)\n",
-        ("tests/unit/test_random.py",),
+        ("tests/unit/test_separations.py",),
     ),
     Mutation(
         "other_sex_life_table",
@@ -104,7 +104,7 @@ MUTATIONS = (
         "            return np.full(np.shape(age_now), np.inf)\n        sex = np.asarray(male, dtype=int)\n",
         "            return np.full(np.shape(age_now), np.inf)\n"
         "        sex = 1 - np.asarray(male, dtype=int)\n",
-        ("tests/unit/test_mortality.py",),
+        ("tests/unit/test_separations.py",),
     ),
     Mutation(
         "incat_arm_leg_swapped",
@@ -112,7 +112,7 @@ MUTATIONS = (
         "sim/model/scales.py",
         '        "incat_arm": arm,\n        "incat_leg": leg,\n',
         '        "incat_arm": leg,\n        "incat_leg": arm,\n',
-        ("tests/unit/test_scales.py",),
+        ("tests/unit/test_separations.py",),
     ),
     Mutation(
         "mrc_ignores_motor_factor",
@@ -120,7 +120,7 @@ MUTATIONS = (
         "sim/model/scales.py",
         "60.0 - 40.0 * np.asarray(motor_factor) * frac",
         "60.0 - 40.0 * frac",
-        ("tests/unit/test_scales.py",),
+        ("tests/unit/test_separations.py",),
     ),
 )
 

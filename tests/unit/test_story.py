@@ -132,5 +132,7 @@ def test_bad_requests_name_the_option(rtx, tiny) -> None:
     with pytest.raises(StoryError, match="--id 50 .*0 to 49"):
         sim.patient_story(rtx, patient_id=50, n_patients=50)
     other = tiny.with_updates({"thresholds.walking_aid": 0.62, "settings.strategy": "other"})
-    with pytest.raises(sim.ScenarioError, match="natural history differs.*thresholds.walking_aid"):
+    with pytest.raises(
+        sim.ScenarioError, match="--compare needs strategies on one natural history.*thresholds.walking_aid"
+    ):
         sim.patient_story(tiny, patient_id=0, compare=[other])

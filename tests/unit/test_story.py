@@ -136,3 +136,24 @@ def test_bad_requests_name_the_option(rtx, tiny) -> None:
         sim.ScenarioError, match="--compare needs strategies on one natural history.*thresholds.walking_aid"
     ):
         sim.patient_story(tiny, patient_id=0, compare=[other])
+
+
+def test_a_later_parting_is_marked_within_its_continuation(rtx, supportive) -> None:
+    """Under three strategies the shared part ends at the earliest parting; a strategy that parts later
+    first repeats the reference's events, then its own parting is marked (text and markdown)."""
+    threshold = sim.load_scenario(bundled_scenario_path("rituximab_at_threshold.toml"))
+    story = sim.patient_story(supportive, patient_id=0, seed=4, compare=[rtx, threshold], n_patients=20)
+    early, late = story.partings
+    assert early.index < late.index
+    ref = story.timeline[story.timeline["strategy"] == supportive.strategy].reset_index(drop=True)
+    other = story.timeline[story.timeline["strategy"] == threshold.strategy].reset_index(drop=True)
+    assert list(ref["text"].iloc[: late.index]) == list(other["text"].iloc[: late.index])
+    text = story.text()
+    marker = f"--> here the course under {threshold.strategy} parts from {supportive.strategy}'s"
+    assert text.count(marker) == 1
+    after = text.split(marker)[1].split("\n")[1]
+    assert other["text"].iloc[late.index] in after
+    assert (
+        f"**Here the course under {threshold.strategy} parts from {supportive.strategy}'s.**"
+        in story.markdown()
+    )

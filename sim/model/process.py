@@ -16,7 +16,7 @@ effect lasts) and :meth:`Patient.reverse` (partial reversal of the *reversible* 
 (multiplier 1, no reversal) changes nothing, not even the floating point rounding of crossing times.
 
 Follow-up covers ``[0, horizon)``: an event at exactly the horizon is not recorded, and a patient alive at
-the horizon has no death time (documented rule, TESTING.md B17).
+the horizon has no death time (documented rule, invariant B17 of docs/invariants.md).
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ COURSE_COLUMNS = (
     "total_dose",
     "n_doses",
     "n_adverse_events",
+    "adverse_events",
 )
 
 
@@ -82,7 +83,9 @@ class SimulationResult:
     ``patients``: one row per (strategy, patient_id) with traits and milestone times (years from onset,
     NaN if it did not happen within follow-up). ``events``: the event log when asked for (else ``None``).
     ``paths``: the burden trajectory as (time, burden, rate) at each change of rate, from which
-    :func:`sim.outcome_scales` evaluates the clinical scales at any time.
+    :func:`sim.outcome_scales` evaluates the clinical scales at any time. ``courses`` (with the event log):
+    one row per treatment course, its doses, outcome and adverse events (``adverse_events`` names them in
+    the order they happened, separated by ``"; "``).
     """
 
     patients: pd.DataFrame
@@ -100,8 +103,10 @@ def horizon_of(values: SimpleNamespace) -> float:
 
 
 def life_table_for(scenario: Scenario) -> LifeTable:
+    """The scenario's life table (errors name the file that chose it)."""
     spec = scenario.model.settings.life_table
-    return load_life_table(spec, scenario.resolve_path("settings.life_table", spec))
+    named_in = scenario.origins.get("settings.life_table", scenario.path)
+    return load_life_table(spec, scenario.resolve_path("settings.life_table", spec), named_in)
 
 
 def simulate_block(
@@ -207,6 +212,7 @@ def simulate_block(
                     c.total_dose,
                     len(c.doses),
                     len(c.adverse_events),
+                    "; ".join(what for _, what, _ in c.adverse_events),
                 )
                 for c in patient_courses
             )

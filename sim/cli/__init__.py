@@ -23,6 +23,7 @@ COMMANDS = {
     "trial": "trial",
     "compare": "compare",
     "psa": "psa",
+    "patient": "patient",
 }
 
 

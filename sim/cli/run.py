@@ -1,4 +1,4 @@
-"""``antimag run [SCENARIO]``: simulate a cohort and write its tables."""
+"""``antimag run [SCENARIO]``: simulate a cohort and write its tables and figures."""
 
 from __future__ import annotations
 
@@ -6,13 +6,23 @@ import argparse
 import json
 from pathlib import Path
 
-from sim.cli.common import cohort_options, load_scenario_or_default, output_options, scenario_argument
+from sim.cli.common import (
+    cohort_options,
+    load_scenario_or_default,
+    output_options,
+    save_png,
+    scenario_argument,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``run`` on ``antimag``'s sub-parsers."""
     p = subparsers.add_parser(
-        "run", help="simulate a cohort and write patients.csv, summary.csv, metadata.json"
+        "run",
+        help="simulate a cohort and write patients.csv, summary.csv, metadata.json and the cohort's figures",
+        description="Simulate a cohort and write patients.csv, summary.csv, metadata.json, milestones.png "
+        "(cumulative incidence of each symptom milestone, Kaplan–Meier, death censored) and mrs.png (share "
+        "of the cohort at each modified Rankin level over time, the dead included).",
     )
     scenario_argument(p, optional=True)
     cohort_options(p, patients=2000)
@@ -27,6 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """``antimag run [SCENARIO]``."""
+    from analysis.cohort_course import cohort_course
     from analysis.summary import milestone_summary
     from sim.run.output import atomic_output_dir
     from sim.run.runner import horizon_of, simulate
@@ -48,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         if result.events is not None:
             result.events.to_csv(tmp / "events.csv", index=False)
             result.courses.to_csv(tmp / "courses.csv", index=False)
+        course = cohort_course(result)
+        save_png(course.incidence_figure(), tmp / "milestones.png")
+        save_png(course.occupancy_figure(), tmp / "mrs.png")
         (tmp / "metadata.json").write_text(json.dumps(result.metadata, indent=2, sort_keys=True) + "\n")
     _print_run_summary(scenario, args, summary, out)
     return 0
@@ -63,4 +77,4 @@ def _print_run_summary(scenario, args, summary, out: Path) -> None:
         )
     print("Times are years from the first symptom; % are Kaplan–Meier cumulative incidences, death censored.")
     extra = ", events.csv, courses.csv" if args.events else ""
-    print(f"Wrote {out}/patients.csv, summary.csv, metadata.json{extra}")
+    print(f"Wrote {out}/patients.csv, summary.csv, metadata.json, milestones.png, mrs.png{extra}")

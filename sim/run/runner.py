@@ -58,6 +58,7 @@ COURSE_COLUMNS = (
     "total_dose",
     "n_doses",
     "n_adverse_events",
+    "adverse_events",
 )
 
 
@@ -82,7 +83,9 @@ class SimulationResult:
     ``patients``: one row per (strategy, patient_id) with traits and milestone times (years from onset,
     NaN if it did not happen within follow-up). ``events``: the event log when asked for (else ``None``).
     ``paths``: the burden trajectory as (time, burden, rate) at each change of rate, from which
-    :func:`sim.outcome_scales` evaluates the clinical scales at any time.
+    :func:`sim.outcome_scales` evaluates the clinical scales at any time. ``courses`` (with the event log):
+    one row per treatment course, its doses, outcome and adverse events (``adverse_events`` names them in
+    the order they happened, separated by ``"; "``).
     """
 
     patients: pd.DataFrame
@@ -131,6 +134,7 @@ def simulate_block(
     th = values.thresholds
     b0 = values.progression.burden_at_onset
     faster = values.progression.faster_phase_multiplier
+    axonal_years = values.progression.axonal_conversion_years
     excess_rate = values.malignancy.excess_mortality_rate_per_year
     econ_values = getattr(values, "economics", None)
     econ = np.full((n, len(OUTCOME_COLUMNS)), np.nan) if econ_values is not None else None
@@ -152,6 +156,7 @@ def simulate_block(
             float(traits.t_faster_phase[i]),
             faster,
             threshold_list(th, b0, float(traits.tremor_burden[i]), float(traits.pain_burden[i])),
+            axonal_years,
         )
         engine.attach(patient, int(traits.titre_band[i]))
         patient.disease_proc = env.process(patient.disease())
@@ -198,6 +203,7 @@ def simulate_block(
                     c.total_dose,
                     len(c.doses),
                     len(c.adverse_events),
+                    "; ".join(what for _, what, _ in c.adverse_events),
                 )
                 for c in patient_courses
             )

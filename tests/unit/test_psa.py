@@ -1,4 +1,4 @@
-"""Probabilistic sensitivity analysis (sim/run/psa.py, TESTING.md C23 and D24) and deterministic sensitivity
+"""Probabilistic sensitivity analysis (sim/run/psa.py, invariants C23 and D24) and deterministic sensitivity
 analysis (analysis/dsa.py): keyed parameter streams, the PSA table, its reproducibility, and tornado data."""
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from sim.cli.economics_output import (
     reference_of,
     run_psa_outputs,
     to_json,
+    write_subgroups,
     write_workbook,
 )
 from sim.run.output import atomic_output_dir
@@ -87,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
         patients = pd.concat([r.patients for r in results], ignore_index=True)
         save_png(outcome_curves_figure(patients, horizon_of(results[0].values)), tmp / "outcomes.png")
         metadata = {"command": "compare", "arguments": arguments_of(args), **ev.metadata}
+        tables = {"summary": ev.summary, "incremental": ev.incremental, "icers": ev.icers, "nmb": ev.nmb}
+        if args.subgroups:
+            tables["subgroups"] = write_subgroups(tmp, results, args.subgroups, reference, args.wtp)
         psa_tables: dict[str, pd.DataFrame] = {}
         if args.psa:
             n_psa = args.psa_patients or args.patients
@@ -105,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
                 "top_k": args.dsa,
                 "wtp": args.wtp[0],
             }
-        tables = {"summary": ev.summary, "incremental": ev.incremental, "icers": ev.icers, "nmb": ev.nmb}
         tables |= psa_tables | ({"tornado": tornado} if tornado is not None else {})
         write_workbook(tmp, tables)
         metadata["files"] = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]

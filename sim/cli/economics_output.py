@@ -261,6 +261,18 @@ def run_psa_outputs(
     return tables, meta
 
 
+def write_subgroups(
+    tmp: Path, results, subgroups, reference: str | None, wtp: Sequence[float]
+) -> pd.DataFrame:
+    """``subgroups.csv`` from paired simulation results (one per strategy)."""
+    from analysis.subgroups import subgroup_table
+
+    by_strategy = {str(r.patients["strategy"].iloc[0]): r.patients for r in results}
+    table = subgroup_table(by_strategy, subgroups, reference, wtp)
+    table.to_csv(tmp / "subgroups.csv", index=False)
+    return table
+
+
 def write_workbook(tmp: Path, tables: dict[str, pd.DataFrame]) -> None:
     """``results.xlsx``: one sheet per table (the CSV files' contents, sheets named as the files), written
     with openpyxl, with fixed time stamps so that the same run gives the same bytes."""

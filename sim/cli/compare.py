@@ -130,9 +130,15 @@ def run(args: argparse.Namespace) -> int:
         print(psa_text(psa_tables, args.wtp, ev.currency))
     if tornado is not None:
         print()
-        print(f"One-way sensitivity ({metadata['dsa']['versus']} vs {reference}), widest swings of the INMB:")
+        print(
+            f"One-way sensitivity, {metadata['dsa']['versus']} vs {reference}: incremental NMB per patient "
+            f"({ev.currency}, WTP {args.wtp[0]:,.0f}/QALY) with each parameter at the 2.5th and 97.5th "
+            "percentile of its distribution; widest swing first."
+        )
+        print(f"  {'parameter':<72}{'range':<34}{'INMB at low':>13}{'INMB at high':>14}")
         for r in tornado.head(args.dsa).itertuples():
-            print(f"  {r.parameter:<60}{r.outcome_low:>14,.0f}{r.outcome_high:>14,.0f}")
+            label = r.label if len(r.label) <= 70 else r.label[:69] + "…"
+            print(f"  {label:<72}{r.range:<34}{r.outcome_low:>13,.0f}{r.outcome_high:>14,.0f}")
     print(f"Wrote {out}/: {', '.join(metadata['files'])}")
     return 0
 

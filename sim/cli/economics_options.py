@@ -140,6 +140,19 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
         default="fieller",
         help="interval of each ICER (default fieller; bootstrap over patients with a fixed seed)",
     )
+    invariants_option(p)
+
+
+def invariants_option(p: argparse.ArgumentParser) -> None:
+    """``--check-invariants``: check the model's invariants on every PSA draw."""
+    p.add_argument(
+        "--check-invariants",
+        action="store_true",
+        help="check every simulated cohort of every PSA draw against the model's invariants (events in "
+        "order and within follow-up, state counts, symptom order, QALYs within life-years, cost "
+        "categories summing to totals; docs/invariants.md) and stop at the first broken one, naming the "
+        "draw, strategy and patient (costs a few per cent of the run time)",
+    )
 
 
 def add_psa_arguments(p: argparse.ArgumentParser) -> None:
@@ -155,3 +168,4 @@ def add_psa_arguments(p: argparse.ArgumentParser) -> None:
         help="the comparator of every incremental result: CE plane, pairwise CEAC, ANOVA split (default: the "
         "first scenario)",
     )
+    invariants_option(p)

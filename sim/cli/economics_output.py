@@ -233,7 +233,13 @@ def psa_text(tables: dict[str, pd.DataFrame], wtp: Sequence[float], currency: st
 
 
 def run_psa_outputs(
-    tmp: Path, scenarios, reference: str, args: argparse.Namespace, n_draws: int, n_patients: int
+    tmp: Path,
+    scenarios,
+    reference: str,
+    args: argparse.Namespace,
+    n_draws: int,
+    n_patients: int,
+    checkpoint=None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Run the PSA of ``compare --psa`` or ``psa`` (reference first, so every increment is over it) and write
     its tables and figures; returns the tables and the PSA's metadata."""
@@ -242,7 +248,17 @@ def run_psa_outputs(
 
     shared = args.cohort == "shared" or args.shared_cohort
     ordered = sorted(scenarios, key=lambda s: s.strategy != reference)
-    psa = run_psa(ordered, n_draws, n_patients, args.seed, args.workers, progress=True, shared_cohort=shared)
+    psa = run_psa(
+        ordered,
+        n_draws,
+        n_patients,
+        args.seed,
+        args.workers,
+        progress=True,
+        shared_cohort=shared,
+        checkpoint=checkpoint,
+        check_invariants=getattr(args, "check_invariants", False),
+    )
     population = population_of(ordered[0])
     tables = write_psa_outputs(
         tmp,
@@ -320,5 +336,11 @@ def versions() -> dict[str, str]:
     return _versions()
 
 
+#: Options that control how a run is carried out, never what it computes: left out of metadata.json so
+#: that a run with more workers, resumed, or written to another directory gives byte-identical files.
+RUN_CONTROL_OPTIONS = ("func", "command", "workers", "resume", "force", "out", "check_invariants")
+
+
 def arguments_of(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "command")}
+    """The options that determine a command's results, for metadata.json."""
+    return {k: v for k, v in sorted(vars(args).items()) if k not in RUN_CONTROL_OPTIONS}

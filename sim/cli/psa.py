@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.cli.checkpointing import checkpointed, resume_option
 from sim.cli.economics_options import add_psa_arguments
 from sim.cli.economics_output import (
     arguments_of,
@@ -17,7 +18,7 @@ from sim.cli.economics_output import (
     write_subgroups,
     write_workbook,
 )
-from sim.run.output import atomic_output_dir
+from sim.run.output import atomic_output_dir, check_output_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -32,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "metadata.json.",
     )
     add_psa_arguments(p)
+    resume_option(p)
     return p
 
 
@@ -41,8 +43,15 @@ def run(args: argparse.Namespace) -> int:
     reference = reference_of(scenarios, args.reference)
     currency = scenarios[0].model.economics.currency
     out = Path(args.out)
-    with atomic_output_dir(out, force=args.force) as tmp:
-        tables, attrs = run_psa_outputs(tmp, scenarios, reference, args, args.draws, args.patients)
+    check_output_dir(out, args.force)  # before any work
+    inputs = {s.strategy: s.sha256 for s in scenarios}
+    with (
+        checkpointed(args, "psa", inputs, out) as checkpoint,
+        atomic_output_dir(out, force=args.force) as tmp,
+    ):
+        tables, attrs = run_psa_outputs(
+            tmp, scenarios, reference, args, args.draws, args.patients, checkpoint=checkpoint
+        )
         if args.subgroups:  # on the base-case patients (point values), paired across strategies
             from sim.run.psa import simulate_strategies
 

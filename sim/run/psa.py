@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -37,6 +37,8 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.random import parameter_generator
+from sim.run.checkpoint import Checkpoint, Stage
+from sim.run.invariants import check_invariants as check_cohort_invariants
 from sim.run.runner import SimulationResult, simulate
 from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
@@ -294,11 +296,11 @@ def paired_errors(patients: pd.DataFrame, first: pd.DataFrame) -> dict[str, floa
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(scenarios: list[Scenario], n_patients: int, seed: int) -> None:
-    _WORKER.update(scenarios=scenarios, n_patients=n_patients, seed=seed)
+def _init_worker(scenarios: list[Scenario], n_patients: int, seed: int, invariants: bool = False) -> None:
+    _WORKER.update(scenarios=scenarios, n_patients=n_patients, seed=seed, invariants=invariants)
 
 
-def _run_job(job: CohortJob) -> list[dict[str, float]]:
+def _run_job(job: CohortJob, label: str = "") -> list[dict[str, float]]:
     scenarios = _WORKER["scenarios"]
     rows = []
     first = None
@@ -311,9 +313,21 @@ def _run_job(job: CohortJob) -> list[dict[str, float]]:
             draw=job.draw,
             overrides=overrides or None,
         )
+        if _WORKER.get("invariants"):
+            check_cohort_invariants(result, label)
         first = result.patients if first is None else first
         rows.append(summarise_arm(result.patients) | paired_errors(result.patients, first))
     return rows
+
+
+def _job_description(items: Sequence[Scenario], job: CohortJob, n_patients: int) -> dict[str, Any]:
+    """What a job's checkpoint record must match: strategies, cohort size, draw key and parameter values."""
+    return {
+        "strategies": [s.strategy for s in items],
+        "n_patients": n_patients,
+        "draw": job.draw,
+        "overrides": [dict(ov) for ov in job.overrides],
+    }
 
 
 def run_cohorts(
@@ -324,11 +338,17 @@ def run_cohorts(
     workers: int = 1,
     progress: bool = False,
     unit: str = "run",
+    checkpoint: Stage | None = None,
+    check_invariants: bool = False,
 ) -> pd.DataFrame:
     """Run every strategy for each job (a draw key and per-strategy overrides), on a process pool.
 
     The engine of :func:`run_psa` and of :mod:`analysis.dsa`. Overrides are not checked here (see
-    :func:`check_overrides`).
+    :func:`check_overrides`). With a ``checkpoint`` stage, jobs recorded there are not run again and every
+    finished job is recorded as soon as it completes (:mod:`sim.run.checkpoint`); the table is the same.
+    With ``check_invariants``, every simulated cohort is checked against A1–A5
+    (:func:`sim.run.invariants.check_invariants`; an :class:`~sim.run.invariants.InvariantError` names the
+    job as ``"<unit> <index + 1>"``, e.g. ``draw 7``, the strategy and the patient).
 
     Returns
     -------
@@ -348,26 +368,44 @@ def run_cohorts(
             raise ValueError(
                 f"each job needs overrides for {len(items)} strategies, got {len(job.overrides)}"
             )
-    bar = tqdm(total=len(jobs), unit=unit, disable=not progress, delay=1.0, leave=False)
-    results: list[list[dict[str, float]]] = []
+    described = [_job_description(items, job, n_patients) for job in jobs]
+    results: list[list[dict[str, float]] | None] = [None] * len(jobs)
+    if checkpoint is not None:
+        for k, description in enumerate(described):
+            results[k] = checkpoint.load(k, description)
+    pending = [k for k, rows in enumerate(results) if rows is None]
+
+    def finished(k: int, rows: list[dict[str, float]]) -> None:
+        results[k] = rows
+        if checkpoint is not None:
+            checkpoint.save(k, described[k], rows)
+        bar.update(1)
+
+    bar = tqdm(
+        total=len(jobs),
+        initial=len(jobs) - len(pending),
+        unit=unit,
+        disable=not progress,
+        delay=1.0,
+        leave=False,
+    )
     try:
-        if workers == 1 or len(jobs) <= 1:
-            _init_worker(items, n_patients, seed)
+        if workers == 1 or len(pending) <= 1:
+            _init_worker(items, n_patients, seed, check_invariants)
             try:
-                for job in jobs:
-                    results.append(_run_job(job))
-                    bar.update(1)
+                for k in pending:
+                    finished(k, _run_job(jobs[k], f"{unit} {k + 1}"))
             finally:
                 _WORKER.clear()
         else:
             with ProcessPoolExecutor(
-                max_workers=min(workers, len(jobs)),
+                max_workers=min(workers, len(pending)),
                 initializer=_init_worker,
-                initargs=(items, n_patients, seed),
+                initargs=(items, n_patients, seed, check_invariants),
             ) as pool:
-                for rows in pool.map(_run_job, jobs, chunksize=1):
-                    results.append(rows)
-                    bar.update(1)
+                futures = {pool.submit(_run_job, jobs[k], f"{unit} {k + 1}"): k for k in pending}
+                for future in as_completed(futures):  # recorded as they finish, put in order below
+                    finished(futures[future], future.result())
     finally:
         bar.close()
     records = []
@@ -389,6 +427,8 @@ def run_psa(
     progress: bool = False,
     *,
     shared_cohort: bool = True,
+    checkpoint: Checkpoint | None = None,
+    check_invariants: bool = False,
 ) -> pd.DataFrame:
     """Probabilistic sensitivity analysis of one or more strategies on common random numbers.
 
@@ -411,6 +451,13 @@ def run_psa(
         the parameters vary between draws and patient-level noise cannot inflate the EVPI or blur the CEAC;
         if False each draw has its own patients (``draw=d``), and :mod:`analysis.psa_noise` separates and
         removes the first-order noise.
+    checkpoint : Checkpoint, optional
+        Record every finished draw there and skip the draws already recorded (``--resume``); the table is
+        byte-identical to an uninterrupted run's.
+    check_invariants : bool
+        Check every simulated cohort of every draw against the invariants A1–A5
+        (:func:`sim.run.invariants.check_invariants`, a few per cent of the run time); a broken one raises
+        :class:`sim.run.invariants.InvariantError` naming the draw, the strategy and the patient.
 
     Returns
     -------
@@ -450,7 +497,18 @@ def run_psa(
             check_overrides(scenario, ov, f"PSA draw {d}")
             overrides.append(ov)
         jobs.append(CohortJob(0 if shared_cohort else d, tuple(overrides)))
-    out = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="draw")
+    stage = checkpoint.stage("psa") if checkpoint is not None else None
+    out = run_cohorts(
+        items,
+        jobs,
+        n_patients,
+        seed,
+        workers,
+        progress,
+        unit="draw",
+        checkpoint=stage,
+        check_invariants=check_invariants,
+    )
     out["draw"] = out["job"] + 1
     out = out.drop(columns="job")
     out = pd.concat([out, draws[param_columns].reset_index(drop=True)], axis=1)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -37,6 +36,7 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.random import parameter_generator
+from sim.run.pool import worker_pool
 from sim.run.runner import SimulationResult, simulate
 from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
@@ -334,7 +334,7 @@ def run_cohorts(
             finally:
                 _WORKER.clear()
         else:
-            with ProcessPoolExecutor(
+            with worker_pool(
                 max_workers=min(workers, len(jobs)),
                 initializer=_init_worker,
                 initargs=(items, n_patients, seed),
@@ -480,7 +480,7 @@ def simulate_strategies(
                 out.append(_simulate_one(task))
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            with worker_pool(max_workers=min(workers, len(tasks))) as pool:
                 for result in pool.map(_simulate_one, tasks):
                     out.append(result)
                     bar.update(1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.random import PURPOSES, generator
+from sim.run.pool import worker_pool
 from sim.run.runner import simulate, versions
 from sim.trial.design import MAX_SCREENED_PER_PATIENT, eligible_entry, has_entry_rules
 from sim.trial.loading import Trial, load_trial
@@ -231,7 +231,7 @@ def simulate_trial(
         else:
             size = max(1, min(10, math.ceil(len(reps) / (workers * 4))))
             chunks = [reps[i : i + size] for i in range(0, len(reps), size)]
-            with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+            with worker_pool(max_workers=min(workers, len(chunks))) as pool:
                 for (a, b), chunk in zip(
                     pool.map(_run_chunk, [(trial, int(seed), c) for c in chunks]), chunks, strict=True
                 ):

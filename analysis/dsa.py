@@ -95,8 +95,8 @@ def _overrides_for(items: Sequence[Scenario], values: dict[str, float]) -> tuple
 
 def _outcomes(runs: pd.DataFrame, n_jobs: int, wtp: float) -> pd.DataFrame:
     """Per job: incremental cost and QALYs (alternative − reference, discounted), INMB and ICER."""
-    cost = runs["cost"].to_numpy().reshape(n_jobs, 2)
-    qalys = runs["qalys"].to_numpy().reshape(n_jobs, 2)
+    cost = runs["cost_disc"].to_numpy().reshape(n_jobs, 2)
+    qalys = runs["qalys_disc"].to_numpy().reshape(n_jobs, 2)
     d_cost = cost[:, 1] - cost[:, 0]
     d_qalys = qalys[:, 1] - qalys[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):

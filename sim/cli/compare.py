@@ -45,8 +45,9 @@ from sim.cli.economics_output import (
     load_strategies,
     psa_text,
     reference_of,
+    run_psa_outputs,
     to_json,
-    write_psa_outputs,
+    write_workbook,
 )
 from sim.run.checkpoint import Checkpoint
 from sim.run.output import atomic_output_dir, check_output_dir
@@ -70,11 +71,13 @@ def run(args: argparse.Namespace) -> int:
     """``antimag compare A.toml B.toml ...``."""
     from analysis.economics import evaluate, format_icer_table
     from analysis.figures import outcome_curves_figure, tornado_figure
-    from sim.run.psa import psa_attrs, run_psa, simulate_strategies
+    from sim.run.psa import simulate_strategies
     from sim.run.runner import horizon_of
 
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenario files (strategies)")
+    if args.evppi and not args.psa:
+        raise UsageError("--evppi needs a PSA: add --psa N (N draws, e.g. 500)")
     scenarios = load_strategies(args.scenarios)
     reference = reference_of(scenarios, args.reference)
     out = Path(args.out)
@@ -100,19 +103,9 @@ def run(args: argparse.Namespace) -> int:
         psa_tables: dict[str, pd.DataFrame] = {}
         if args.psa:
             n_psa = args.psa_patients or args.patients
-            psa = run_psa(
-                scenarios,
-                args.psa,
-                n_psa,
-                args.seed,
-                args.workers,
-                progress=True,
-                shared_cohort=args.shared_cohort,
-                checkpoint=checkpoint,
-                check_invariants=args.check_invariants,
+            psa_tables, metadata["psa"] = run_psa_outputs(
+                tmp, scenarios, reference, args, args.psa, n_psa, checkpoint=checkpoint
             )
-            psa_tables = write_psa_outputs(tmp, psa, args.wtp, reference, ev.currency)
-            metadata["psa"] = psa_attrs(scenarios, args.psa, n_psa, args.seed, args.shared_cohort)
         tornado = None
         if args.dsa:
             tornado, versus = _tornado(scenarios, reference, ev, args, checkpoint)
@@ -127,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
                 "top_k": args.dsa,
                 "wtp": args.wtp[0],
             }
+        tables = {"summary": ev.summary, "incremental": ev.incremental, "icers": ev.icers, "nmb": ev.nmb}
+        tables |= psa_tables | ({"tornado": tornado} if tornado is not None else {})
+        write_workbook(tmp, tables)
         metadata["files"] = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]
         (tmp / "metadata.json").write_text(to_json(metadata))
     print(

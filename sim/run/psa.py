@@ -10,9 +10,9 @@ draw and the parameter's dotted path. Hence
   still sampled from its own stream;
 * a parameter's draw never depends on which other parameters exist or are uncertain;
 * each strategy is run with ``simulate(..., draw=d, overrides=...)``, so all strategies of a draw share the
-  same patients (common random numbers), and each draw has a new cohort (``shared_cohort=False``, the
-  default) or every draw reuses the base-case cohort of ``draw=0`` (``shared_cohort=True``, which removes
-  first-order noise between draws).
+  same patients (common random numbers), and every draw reuses the base-case cohort of ``draw=0``
+  (``shared_cohort=True``, the default, which removes first-order noise between draws) or each draw has a
+  new cohort (``shared_cohort=False``).
 
 A draw is checked against every rule of the scenario schema (field domains and cross-field rules such as
 increasing thresholds or ``p_titre_low + p_titre_high <= 1``) before anything is simulated; a draw that
@@ -44,10 +44,12 @@ from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
 
 __all__ = [
+    "PAIRED_COLUMNS",
     "PSA_MEASURES",
     "CohortJob",
     "as_scenario_list",
     "check_overrides",
+    "paired_errors",
     "parameter_uniforms",
     "psa_attrs",
     "run_cohorts",
@@ -59,9 +61,9 @@ __all__ = [
 
 #: Output name → column of ``result.patients``: discounted (the headline), then undiscounted.
 PSA_MEASURES: dict[str, str] = {
-    "cost": "cost_disc",
-    "qalys": "qalys_disc",
-    "lys": "lys_disc",
+    "cost_disc": "cost_disc",
+    "qalys_disc": "qalys_disc",
+    "lys_disc": "lys_disc",
     "cost_undisc": "cost",
     "qalys_undisc": "qalys",
     "lys_undisc": "lys",
@@ -269,6 +271,28 @@ def summarise_arm(patients: pd.DataFrame) -> dict[str, float]:
     return row
 
 
+#: Within-draw Monte Carlo error of each strategy's increments over the first strategy (same patients):
+#: standard errors of the mean incremental discounted cost and QALYs, and their covariance. What the ANOVA
+#: split of first- and second-order variance (:mod:`analysis.psa_noise`) needs for any willingness to pay.
+PAIRED_COLUMNS = ("inc_cost_disc_se", "inc_qalys_disc_se", "inc_cost_qalys_disc_cov")
+
+
+def paired_errors(patients: pd.DataFrame, first: pd.DataFrame) -> dict[str, float]:
+    """:data:`PAIRED_COLUMNS` of one strategy's patients against the first strategy's (row i: the same
+    patient); 0 for the first strategy itself."""
+    n = len(patients)
+    d_cost = patients["cost_disc"].to_numpy(dtype=float) - first["cost_disc"].to_numpy(dtype=float)
+    d_qalys = patients["qalys_disc"].to_numpy(dtype=float) - first["qalys_disc"].to_numpy(dtype=float)
+    if n < 2:
+        return dict.fromkeys(PAIRED_COLUMNS, math.nan)
+    cov = np.cov(d_cost, d_qalys, ddof=1) / n
+    return {
+        "inc_cost_disc_se": float(math.sqrt(max(cov[0, 0], 0.0))),
+        "inc_qalys_disc_se": float(math.sqrt(max(cov[1, 1], 0.0))),
+        "inc_cost_qalys_disc_cov": float(cov[0, 1]),
+    }
+
+
 _WORKER: dict[str, Any] = {}
 
 
@@ -279,6 +303,7 @@ def _init_worker(scenarios: list[Scenario], n_patients: int, seed: int, invarian
 def _run_job(job: CohortJob, label: str = "") -> list[dict[str, float]]:
     scenarios = _WORKER["scenarios"]
     rows = []
+    first = None
     for scenario, overrides in zip(scenarios, job.overrides, strict=True):
         result = simulate(
             scenario,
@@ -290,7 +315,8 @@ def _run_job(job: CohortJob, label: str = "") -> list[dict[str, float]]:
         )
         if _WORKER.get("invariants"):
             check_cohort_invariants(result, label)
-        rows.append(summarise_arm(result.patients))
+        first = result.patients if first is None else first
+        rows.append(summarise_arm(result.patients) | paired_errors(result.patients, first))
     return rows
 
 
@@ -388,6 +414,7 @@ def run_cohorts(
             records.append({"job": k, "draw": job.draw, "strategy": scenario.strategy, **row})
     columns = ["job", "draw", "strategy", "n_patients"]
     columns += [c for name in PSA_MEASURES for c in (name, name + "_se")]
+    columns += list(PAIRED_COLUMNS)
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -399,7 +426,7 @@ def run_psa(
     workers: int = 1,
     progress: bool = False,
     *,
-    shared_cohort: bool = False,
+    shared_cohort: bool = True,
     checkpoint: Checkpoint | None = None,
     check_invariants: bool = False,
 ) -> pd.DataFrame:
@@ -420,8 +447,10 @@ def run_psa(
     progress : bool
         Show a progress bar (draws done).
     shared_cohort : bool
-        If True every draw simulates the base-case patients (``draw=0`` streams) so that only the
-        parameters vary between draws; by default each draw has its own patients (``draw=d``).
+        If True (the default) every draw simulates the base-case patients (``draw=0`` streams), so that only
+        the parameters vary between draws and patient-level noise cannot inflate the EVPI or blur the CEAC;
+        if False each draw has its own patients (``draw=d``), and :mod:`analysis.psa_noise` separates and
+        removes the first-order noise.
     checkpoint : Checkpoint, optional
         Record every finished draw there and skip the draws already recorded (``--resume``); the table is
         byte-identical to an uninterrupted run's.
@@ -434,12 +463,13 @@ def run_psa(
     -------
     pandas.DataFrame
         One row per draw × strategy (draw-major, strategies in the given order): ``draw``, ``strategy``,
-        ``n_patients``; ``cost``, ``qalys``, ``lys`` (discounted cohort means, in the scenario's currency
-        and price year, QALYs and life-years) and ``cost_undisc``, ``qalys_undisc``, ``lys_undisc``
-        (undiscounted), each with its Monte Carlo standard error ``<column>_se`` (between patients, within
-        the draw); then one column per sampled uncertain parameter, named by its dotted path (NaN for a
-        strategy without it). ``cost``/``qalys`` feed :func:`analysis.cea.ceac` etc. directly
-        (``effect="qalys"``).
+        ``n_patients``; ``cost_disc``, ``qalys_disc``, ``lys_disc`` (discounted cohort means, in the
+        scenario's currency and price year, QALYs and life-years) and ``cost_undisc``, ``qalys_undisc``,
+        ``lys_undisc`` (undiscounted), each with its Monte Carlo standard error ``<column>_se`` (between
+        patients, within the draw); :data:`PAIRED_COLUMNS` (within-draw errors of the increments over the
+        first strategy); then one column per sampled uncertain parameter, named by its dotted path (NaN for a
+        strategy without it). Feed :func:`analysis.cea.ceac` etc. with ``cost="cost_disc",
+        effect="qalys_disc"``.
 
     Raises
     ------

@@ -91,24 +91,20 @@ def _split(
 
 
 def _advice(row: dict, n_draws: int, n_patients: float, precision: float, shared: bool) -> dict[str, float]:
+    """Patients per draw and draws for a standard error ``precision`` of the mean (module docstring)."""
     patient_var, second = row["patient_var"], row["var_second_order"]
-    if not (precision > 0 and math.isfinite(second)):
-        return {"advised_patients": math.nan, "advised_draws": math.nan}
+    nan = {"advised_patients": math.nan, "advised_draws": math.nan}
+    if not (precision > 0 and math.isfinite(second) and math.isfinite(patient_var)):
+        return nan
     if shared:
         n = math.ceil(2 * patient_var / precision**2) if patient_var > 0 else 1
-        draws = math.ceil(2 * second / precision**2) if second > 0 else 1
+        draws = math.ceil(2 * second / precision**2) if second > 0 else 2
     else:
-        n = (
-            math.ceil(patient_var / (MAX_NOISE_SHARE / (1 - MAX_NOISE_SHARE)) / second)
-            if second > 0
-            else math.nan
-        )
-        per_draw = second + (patient_var / n if n == n else patient_var / n_patients)
-        draws = math.ceil(per_draw / precision**2)
-    return {
-        "advised_patients": float(max(n, 1)) if n == n else math.nan,
-        "advised_draws": float(max(draws, 2)),
-    }
+        if second <= 0:  # no parameter uncertainty detected: no number of patients makes noise a small share
+            return nan
+        n = math.ceil(patient_var * (1 - MAX_NOISE_SHARE) / MAX_NOISE_SHARE / second)
+        draws = math.ceil((second + patient_var / max(n, 1)) / precision**2)
+    return {"advised_patients": float(max(n, 1)), "advised_draws": float(max(draws, 2))}
 
 
 def variance_split(

@@ -88,7 +88,11 @@ def evppi_figure(ranked: pd.DataFrame, currency: str = "", top: int = 15, wtp: f
             fontsize="small",
             frameon=False,
         )
-        fig.suptitle(f"Expected value of partial perfect information at {w:,.0f} per QALY")
+        fig.suptitle(
+            f"Expected value of partial perfect information at {currency} {w:,.0f} per QALY".replace(
+                "  ", " "
+            )
+        )
     return fig
 
 

@@ -70,13 +70,27 @@ def test_psa_writes_the_noise_split_the_curves_evppi_and_a_workbook_equal_to_the
     files, tmp_path: Path, capsys
 ):
     out = tmp_path / "p"
-    args = ["psa", *files, "--draws", "12", "--patients", "30", "--seed", "2", "--evppi", "--out", str(out)]
+    args = [
+        "psa",
+        *files,
+        "--draws",
+        "12",
+        "--patients",
+        "30",
+        "--seed",
+        "2",
+        "--evppi",
+        "--subgroups",
+        "sex",
+    ]
+    args += ["--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "PSA noise (shared cohort" in printed and "advice: patients" in printed
     assert "EVPPI per patient" in printed and "ICER table on the PSA means" in printed
     names = {p.name for p in out.iterdir()}
     assert {"psa_variance.csv", "evppi.csv", "evppi.png", "expected_loss.csv", "pairwise_ceac.csv"} <= names
+    assert "subgroups.csv" in names
     book = pd.read_excel(out / "results.xlsx", sheet_name=None)
     csvs = {p.stem for p in out.glob("*.csv")}
     assert set(book) == csvs

@@ -11,7 +11,6 @@ import functools
 import math
 import os
 import platform
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from itertools import pairwise
@@ -31,6 +30,7 @@ from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, Patient, thresho
 from sim.model.strategy import StrategyEngine
 from sim.model.treatments import TreatmentContext, build_catalogue
 from sim.random import BLOCK_SIZE
+from sim.run.pool import worker_pool
 from sim.scenario.loading import Scenario
 
 DEATH_COLUMN = COLUMN["t_death"]
@@ -333,7 +333,7 @@ def _execute(
             for i in range(0, len(plan), chunk)
         ]
         outputs = []
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        with worker_pool(max_workers=min(workers, len(tasks))) as pool:
             for result in pool.map(_run_blocks, tasks):
                 outputs.extend(result)
                 bar.update(sum(o.n for o in result))

@@ -20,11 +20,11 @@ Examples
 >>> import sim
 >>> from sim.testing import valid_scenarios
 >>> @given(valid_scenarios(max_changes=2))
-... def test_walking_aid_never_precedes_weakness(scenario):
+... def test_disability_never_precedes_slight_disability(scenario):
 ...     patients = sim.simulate(scenario, n_patients=20, seed=1).patients
-...     both = patients[["t_weakness", "t_walking_aid"]].dropna()
-...     assert (both["t_weakness"] <= both["t_walking_aid"]).all()
->>> test_walking_aid_never_precedes_weakness()  # 100 generated scenarios, Hypothesis's default settings
+...     both = patients[["t_mrs2", "t_disabled"]].dropna()
+...     assert (both["t_mrs2"] <= both["t_disabled"]).all()
+>>> test_disability_never_precedes_slight_disability()  # 100 generated scenarios, Hypothesis's defaults
 """
 
 from __future__ import annotations

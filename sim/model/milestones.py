@@ -2,3 +2,19 @@
 schema, the process, the strategy triggers and the trial criteria."""
 
 THRESHOLD_ORDER = ("sensory_hands", "ataxia", "mrs2", "weakness", "disabled", "walking_aid", "mrs4", "mrs5")
+
+#: Pairs (earlier, later) whose order the model imposes: the later milestone implies the earlier and never
+#: comes before it. The patient's own disability level (severe sensory ataxia or tremor, nobile2000) lies
+#: between mRS 2 and the walking aid, so disability may come before distal weakness.
+ORDER_PAIRS = (
+    ("sensory_hands", "mrs2"),
+    ("mrs2", "weakness"),
+    ("weakness", "walking_aid"),
+    ("mrs2", "disabled"),
+    ("disabled", "walking_aid"),
+    ("walking_aid", "mrs4"),
+    ("mrs4", "mrs5"),
+)
+#: Phenotype milestones that not every patient has: (name, after, before) — where it happens it comes after
+#: the first and, if that happens too, before the second.
+PHENOTYPE_BETWEEN = (("ataxia", "sensory_hands", "weakness"),)

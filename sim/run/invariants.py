@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimulationError
-from sim.model.milestones import THRESHOLD_ORDER
+from sim.model.milestones import ORDER_PAIRS, PHENOTYPE_BETWEEN
 from sim.model.outcomes import COST_CATEGORIES
 from sim.model.process import MILESTONES
 
@@ -106,10 +106,9 @@ def _a2(result, horizon: float, context: str) -> None:
 
 
 def _a3(p: pd.DataFrame, paths: pd.DataFrame, context: str) -> None:
-    columns = [f"t_{name}" for name in THRESHOLD_ORDER if f"t_{name}" in p]
-    times = p[columns].to_numpy()
-    for j in range(1, len(columns)):
-        earlier, later = times[:, j - 1], times[:, j]
+    pairs = [(f"t_{a}", f"t_{b}") for a, b in ORDER_PAIRS if f"t_{a}" in p and f"t_{b}" in p]
+    for first, then in pairs:
+        earlier, later = p[first].to_numpy(), p[then].to_numpy()
         present = ~np.isnan(later)
         bad = present & (np.isnan(earlier) | (earlier > later))
         if bad.any():
@@ -119,7 +118,23 @@ def _a3(p: pd.DataFrame, paths: pd.DataFrame, context: str) -> None:
                 context,
                 p,
                 bad,
-                lambda i, j=j: f"{columns[j]} = {times[i, j]!r} but {columns[j - 1]} = {times[i, j - 1]!r}",
+                lambda i, a=first, b=then: f"{b} = {p[b].iloc[i]!r} but {a} = {p[a].iloc[i]!r}",
+            )
+    for name, after, before in PHENOTYPE_BETWEEN:
+        cols = (f"t_{after}", f"t_{name}", f"t_{before}")
+        if not all(c in p for c in cols):
+            continue
+        lo, mid, hi = (p[c].to_numpy() for c in cols)
+        has = ~np.isnan(mid)
+        bad = has & (np.isnan(lo) | (lo > mid) | (mid > hi))  # NaN compares False: a missing later is fine
+        if bad.any():
+            _fail(
+                "A3",
+                "symptoms in clinical order",
+                context,
+                p,
+                bad,
+                lambda i, c=cols: ", ".join(f"{x} = {p[x].iloc[i]!r}" for x in c),
             )
     tremor = p["t_tremor"].to_numpy() if "t_tremor" in p else np.array([])
     if tremor.size and np.any(tremor < 0):

@@ -75,9 +75,9 @@ def test_a2_a_patient_in_no_state(cohort, monkeypatch) -> None:
 
 def test_a3_symptoms_out_of_order_and_a_falling_untreated_burden(cohort) -> None:
     i = first_with(cohort, "t_weakness")
-    ataxia = cohort.patients.loc[i, "t_ataxia"]
+    mrs2 = cohort.patients.loc[i, "t_mrs2"]
     with pytest.raises(InvariantError, match="A3 .*symptoms in clinical order"):
-        check_invariants(broken(cohort, t_weakness=(i, ataxia - 0.1)))
+        check_invariants(broken(cohort, t_weakness=(i, mrs2 - 0.1)))
     untreated = cohort.patients.loc[cohort.patients["n_courses"] == 0, "patient_id"]
     assert len(untreated) > 0
     out = broken(cohort)

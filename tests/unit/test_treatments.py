@@ -103,8 +103,9 @@ def test_rituximab_response_more_likely_at_high_titre(base):
     merged = first.merge(result.patients[["patient_id", "titre_band"]], on="patient_id")
     low = merged[merged["titre_band"] == "1000-10000"]["responder"].astype(float).mean()
     high = merged[merged["titre_band"] != "1000-10000"]["responder"].astype(float).mean()
-    assert abs(high - 0.315) < 0.04
-    assert abs(low - 0.15) < 0.08
+    p = base.values().treatments["rituximab"]
+    assert abs(high - p.efficacy.p_response) < 0.04
+    assert abs(low - p.p_response_low_titre) < 0.08
     assert high > low
 
 

@@ -105,7 +105,14 @@ def _primary(result):
     return result.summary.set_index("endpoint").loc[result.trial.model.primary]
 
 
+DISAGREES_SINCE_FIT = (
+    "the model disagrees: treatment effects fitted to the observational figures make the trial positive "
+    "in most replicates (docs/validation.md); if this passes, update the document"
+)
+
+
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=DISAGREES_SINCE_FIT)
 def test_leger2013_primary_is_null_as_published(runs: dict) -> None:
     """leger2013: mean ISS change 1.0 vs 1.0 at 12 months, no difference."""
     s = _primary(runs["leger2013"])
@@ -114,6 +121,7 @@ def test_leger2013_primary_is_null_as_published(runs: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=DISAGREES_SINCE_FIT)
 def test_niermeijer2007_primary_is_not_significant_as_published(runs: dict) -> None:
     """niermeijer2007: no difference in the primary outcome (the model's proxy: INCAT disability)."""
     s = _primary(runs["niermeijer2007"])
@@ -124,11 +132,14 @@ def test_niermeijer2007_primary_is_not_significant_as_published(runs: dict) -> N
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the model disagrees with dalakas2009: its rituximab effect at 8 months is too small "
-    "(docs/validation.md); if this passes, update the document",
-)
+def test_leger2013_disagreement_is_a_clear_simulated_benefit(runs: dict) -> None:
+    """The documented disagreement: with the fitted effects the simulated trial mostly finds a benefit."""
+    s = _primary(runs["leger2013"])
+    assert s["power"] > 0.5
+    assert s["p97_5"] < 0.0
+
+
+@pytest.mark.slow
 def test_dalakas2009_published_difference_within_simulated_range(runs: dict) -> None:
     """dalakas2009: 4/13 vs 0/13 improved by >= 1 INCAT leg point at month 8 (difference 0.31)."""
     s = _primary(runs["dalakas2009"])

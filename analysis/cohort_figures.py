@@ -78,7 +78,7 @@ def milestone_incidence_figure(
         )
         any_cut = False
         for ax, name in zip(axes, strategies, strict=False):
-            cut = draw_curves(
+            cut, _twins = draw_curves(
                 ax, curves[curves["strategy"] == name], "milestone", milestones, looks, labels, end, band=band
             )
             any_cut = any_cut or any(cut.values())

@@ -3,7 +3,8 @@
 * A curve stops where fewer than ``min_at_risk`` patients remain at risk; the stop is marked with a bar
   and the legend says what the bar means.
 * Every curve has its own colour, dash pattern and marker; markers of different curves sit at staggered
-  times, so a curve lying exactly on another stays visible, and its legend entry says it is identical.
+  times, so a curve lying exactly on another stays visible, and a note in the panel names the curves that
+  are identical (the note belongs to the panel: two panels of one figure may differ).
 * The confidence band has a legend entry of its own.
 """
 
@@ -37,15 +38,24 @@ def draw_curves(
     end: float,
     survival: bool = False,
     band: bool = True,
-) -> dict[str, bool]:
+) -> tuple[dict[str, bool], list[tuple[str, str]]]:
     """Draw one step curve per ``names`` (rows of ``curves`` whose ``key`` column equals the name).
 
     ``end`` is the time the curves would reach with enough patients (the horizon or the grid's end); a curve
-    that stops earlier gets an end bar. With ``survival`` the curves are drawn as 100 − percent. Returns,
-    per name, whether its curve was cut short. A name without rows is left out of the legend.
+    that stops earlier gets an end bar. With ``survival`` the curves are drawn as 100 − percent. A name
+    without rows is left out of the legend.
+
+    Returns
+    -------
+    cut : dict
+        Per name drawn, whether its curve stops before ``end``.
+    twins : list of (str, str)
+        Pairs of labels whose curves are identical (the later one, the first one it equals); also written
+        as a note in the panel.
     """
     drawn: dict[str, np.ndarray] = {}
     cut: dict[str, bool] = {}
+    twins: list[tuple[str, str]] = []
     n = max(len(names), 1)
     for k, name in enumerate(names):
         c = curves[curves[key] == name]
@@ -56,9 +66,9 @@ def draw_curves(
         if survival:
             y, low, high = 100.0 - y, 100.0 - high, 100.0 - low
         label = labels.get(name, str(name))
-        twin = next((other for other, ys in drawn.items() if len(ys) == len(y) and np.allclose(ys, y)), None)
+        twin = next((other for other, ys in drawn.items() if _same(ys, y)), None)
         if twin is not None:
-            label = f"{label} (identical to {labels.get(twin, twin)})"
+            twins.append((label, labels.get(twin, str(twin))))
         drawn[name] = y
         look = looks[name]
         stride = max(len(x) // MARKERS_PER_CURVE, 1)
@@ -78,7 +88,23 @@ def draw_curves(
         cut[name] = bool(x[-1] < end - 1e-9 * max(abs(end), 1.0))
         if cut[name]:
             ax.plot([x[-1]], [y[-1]], marker="|", markersize=14, markeredgewidth=2.2, color=look.color)
-    return cut
+    if twins:
+        note = "identical curves:\n" + "\n".join(f"{a} = {b}" for a, b in twins)
+        ax.text(
+            0.98,
+            0.97 if survival else 0.03,
+            note,
+            transform=ax.transAxes,
+            ha="right",
+            va="top" if survival else "bottom",
+            fontsize="x-small",
+            bbox={"facecolor": "white", "edgecolor": "0.6", "boxstyle": "round,pad=0.3"},
+        )
+    return cut, twins
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return len(a) == len(b) and bool(np.allclose(a, b, rtol=0.0, atol=1e-9))
 
 
 def legend_extras(band: bool, any_cut: bool, min_at_risk: int) -> list:

@@ -4,8 +4,9 @@ For each efficacy figure that the scenario catalogue cites, a study of the same 
 model's own patients: who is treated (diagnosed, alive, no malignancy, anti-MAG band where the study
 selected it, a score above the floor of the study's scale), when (a uniform time after diagnosis), what is
 measured (the study's scale, read with the measurement error of the trial files: SD 0.36 per limb score,
-EVIDENCE §5 meaningful change / 2.77) and when. The simulated share stands beside the published one, with
-the Monte Carlo 95% interval of the simulation and the exact binomial 95% interval of the publication.
+a meaningful change of one point divided by 2.77) and when. The simulated share stands beside the published
+one, with the Monte Carlo 95% interval of the simulation and the exact binomial 95% interval of the
+publication.
 
 A simulated study is *within* its publication when the simulated share lies inside the published exact
 binomial 95% interval widened on each side by 1.96 Monte Carlo standard errors of the simulation: the

@@ -24,6 +24,7 @@ COMMANDS = {
     "compare": "compare",
     "psa": "psa",
     "patient": "patient",
+    "report": "report",
 }
 
 

@@ -175,8 +175,10 @@ def _frozen_distribution(p: Param):
     return dist
 
 
+@functools.lru_cache(maxsize=4096)
 def support(p: Param) -> tuple[float, float]:
-    """The range a parameter can take in the PSA (its point value when fixed)."""
+    """The range a parameter can take in the PSA (its point value when fixed); cached as
+    :func:`frozen_distribution` is (scipy's ``support`` costs a quarter of a millisecond)."""
     dist = frozen_distribution(p)
     if dist is None:
         return (p.value, p.value)

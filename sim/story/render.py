@@ -69,6 +69,23 @@ def _title(story: PatientStory) -> str:
     return f"Patient {story.patient_id} under {names} (seed {story.seed})"
 
 
+def _told(rows: pd.DataFrame) -> list[tuple[float, float, str]]:
+    """(time, age, text) per line; identical events at the same moment are told once, with a count
+    (e.g. the minor infusion effects of a long IVIg course, recorded together at its end)."""
+    out: list[tuple[float, float, str]] = []
+    counts: list[int] = []
+    for r in rows.itertuples():
+        if out and out[-1][0] == r.time and out[-1][2] == r.text:
+            counts[-1] += 1
+        else:
+            out.append((r.time, r.age, r.text))
+            counts.append(1)
+    return [
+        (t, a, text if n == 1 else f"{text.rstrip('.')} ({n} times).")
+        for (t, a, text), n in zip(out, counts, strict=True)
+    ]
+
+
 def _rows(story: PatientStory, strategy: str) -> pd.DataFrame:
     return story.timeline[story.timeline["strategy"] == strategy].reset_index(drop=True)
 
@@ -136,22 +153,24 @@ def render_text(story: PatientStory) -> str:
     if len(story.strategies) == 1 or first is None:
         if len(story.strategies) > 1:
             lines += _identical(story) + [""]
-        lines += [f"{_when(r.time, r.age)}  {r.text}" for r in _rows(story, ref).itertuples()]
+        lines += [f"{_when(t, a)}  {text}" for t, a, text in _told(_rows(story, ref))]
     else:
         shared = _rows(story, ref).iloc[:first]
         lines.append(f"Shared course (the same under {', '.join(story.strategies)}):")
-        lines += [f"{_when(r.time, r.age)}  {r.text}" for r in shared.itertuples()]
+        lines += [f"{_when(t, a)}  {text}" for t, a, text in _told(shared)]
         lines += ["", *("--> " + x for x in _parting_line(story)), *_identical(story)]
         for s, p in zip(story.strategies, (None, *story.partings), strict=True):
             if s != ref and p is None:
                 continue
             lines += ["", f"Under {s}:"]
-            for k, r in enumerate(_rows(story, s).itertuples()):
-                if k < first:
-                    continue
-                if s != ref and k == p.index and p.index > first:
-                    lines.append(f"--> here the course under {s} parts from {ref}'s")
-                lines.append(f"{_when(r.time, r.age)}  {r.text}")
+            rows = _rows(story, s)
+            if s != ref and p.index > first:  # still the reference's course until its own parting
+                lines += [f"{_when(t, a)}  {text}" for t, a, text in _told(rows.iloc[first : p.index])]
+                lines.append(f"--> here the course under {s} parts from {ref}'s")
+                rows = rows.iloc[p.index :]
+            else:
+                rows = rows.iloc[first:]
+            lines += [f"{_when(t, a)}  {text}" for t, a, text in _told(rows)]
     header, body = _summary_table(story)
     width = max(len(row[0]) for row in body)
     cols = [
@@ -173,7 +192,7 @@ def render_text(story: PatientStory) -> str:
 
 def _md_table(rows: pd.DataFrame) -> list[str]:
     out = ["| years since first symptom | age | what happens |", "|---:|---:|---|"]
-    out += [f"| {r.time:.1f} | {math.floor(r.age)} | {r.text} |" for r in rows.itertuples()]
+    out += [f"| {t:.1f} | {math.floor(a)} | {text} |" for t, a, text in _told(rows)]
     return out
 
 

@@ -24,7 +24,9 @@ from sim.story.words import (
     MRS_MILESTONES,
     NCS_WORDS,
     TREATMENT_WORDS,
+    capitalised,
     mrs_sentence,
+    treatment_name,
 )
 
 TIMELINE_COLUMNS = ("strategy", "patient_id", "time", "age", "kind", "event", "detail", "text")
@@ -35,7 +37,7 @@ KINDS = ("symptom", "disability", "diagnosis", "treatment", "response", "adverse
 
 
 def _pretty(name: str) -> str:
-    return name.replace("_", " ")
+    return treatment_name(name)
 
 
 def _amount(x: float, unit: str) -> str:
@@ -44,6 +46,13 @@ def _amount(x: float, unit: str) -> str:
     if unit == "g":
         return f"{x:,.1f} g".replace(".0 g", " g")
     return f"{x:g}"
+
+
+def _duration(years: float) -> str:
+    weeks = years * 52.0
+    if weeks < 26:
+        return f"{round(weeks):.0f} weeks" if round(weeks) != 1 else "1 week"
+    return f"{years:.1f} years"
 
 
 class _Narrator:
@@ -55,6 +64,7 @@ class _Narrator:
         self.active: dict[str, int] = {}  # treatment -> course number of its latest course
         self.seen: set[str] = set()
         self.t_cidp = math.nan
+        self.onset: set[str] = set()  # treatments whose response has begun but is not yet complete
 
     def course_of(self, treatment: str):
         number = self.active.get(treatment)
@@ -74,7 +84,7 @@ class _Narrator:
         if event == "mrs":
             return "disability", "Disability improves after treatment. " + mrs_sentence(int(value))
         if event == "reversal":
-            return "response", "Part of the recent nerve damage recovers."
+            return "response", "Part of the nerve damage recovers (damage that had not yet become permanent)."
         if event in DIAGNOSTIC_WORDS:
             if event == "cidp_label":
                 self.t_cidp = t
@@ -94,21 +104,27 @@ class _Narrator:
             return "treatment", self._course_start(detail, int(value))
         if event == "course_end":
             return "treatment", self._course_end(detail)
+        if event == "response_onset":
+            self.onset.add(detail)
+            return "response", f"{capitalised(_pretty(detail))} begins to work: the disease slows down."
         if event == "response":
+            if detail in self.onset:
+                self.onset.discard(detail)
+                return "response", f"{capitalised(_pretty(detail))} now works fully (a response)."
             return "response", _response(detail, self.course_of(detail))
         if event == "non_response":
             if self._type(detail) == "pain_drug":
-                return "response", f"{_pretty(detail).capitalize()} does not relieve the pain."
+                return "response", f"{capitalised(_pretty(detail))} does not relieve the pain."
             return "response", f"No response to {_pretty(detail)}: the disease goes on as before."
         if event == "relapse":
             return "response", (
                 f"The benefit of {_pretty(detail)} wears off (relapse): the disease progresses again at its "
-                "former pace."
+                "untreated pace."
             )
         if event == "igm_flare":
             return "response", (
-                f"IgM flare: the IgM antibody level rises for a while after {_pretty(detail)}, and the "
-                "neuropathy worsens faster for a few weeks."
+                f"IgM flare: the IgM antibody level rises after {_pretty(detail)}, and for up to a few "
+                "months the neuropathy worsens faster."
             )
         if event == "adverse_event":
             return "adverse_event", self._adverse_event(detail, value >= 0.5)
@@ -116,7 +132,7 @@ class _Narrator:
             months = f" for about {value:g} months" if value == value else ""
             return "treatment", f"After the therapy, balance and daily function are better{months}."
         if event == "pain_relief":
-            return "response", f"{_pretty(detail).capitalize()} relieves the pain by at least half."
+            return "response", f"{capitalised(_pretty(detail))} relieves the pain by at least half."
         if event == "device":
             return "treatment", f"Starts using {DEVICE_WORDS.get(detail, _pretty(detail))}."
         if event == "bladder_cancer":
@@ -128,7 +144,7 @@ class _Narrator:
             )
         if event == "death":
             return "death", f"Dies {_death(detail)}."
-        return "other", f"{_pretty(event).capitalize()}{': ' + detail if detail else ''}."
+        return "other", f"{capitalised(event.replace('_', ' '))}{': ' + detail if detail else ''}."
 
     def _type(self, treatment: str) -> str:
         course = self.course_of(treatment)
@@ -154,8 +170,13 @@ class _Narrator:
         n = int(course.n_doses)
         plural = "es" if dose.endswith("h") else "s"
         doses = f"{n} {dose}{plural if n != 1 else ''}"
+        if unit and kind in ("rituximab", "cyclophosphamide") and n > 1:  # equal doses
+            doses += f" of {_amount(course.total_dose / n, unit)}"
         if unit:
             doses += f", {_amount(course.total_dose, unit)} in all"
+        # A rituximab course ends after its IgM flare, not at its last infusion: no duration from it.
+        if kind != "rituximab" and course.end == course.end and course.end > course.start:
+            doses += f", over {_duration(course.end - course.start)}"
         if kind == "physiotherapy":
             return f"{lead}: a course of {doses}."
         return f"{lead}: {doses}."
@@ -198,8 +219,8 @@ def _serology(detail: str) -> str:
 def _response(treatment: str, course) -> str:
     name = _pretty(treatment)
     if course is not None and course.type == "pain_drug":
-        return f"{name.capitalize()} relieves the pain."
-    return f"{name.capitalize()} works (a response): the disease slows down."
+        return f"{capitalised(name)} relieves the pain."
+    return f"{capitalised(name)} works (a response): the disease slows down."
 
 
 def _death(detail: str) -> str:

@@ -2,7 +2,7 @@
 
 The phrases say only what the model represents. A milestone is the moment the latent demyelination burden
 reaches the scenario's threshold for it (docs/model.md, Milestones); the modified Rankin levels are worded
-after the scale's published definitions (van Swieten et al., Stroke 1988), in daily-life terms.
+after the scale's published definitions (``vanswieten1988`` in docs/references.md), in daily-life terms.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ MILESTONE_WORDS = {
     ),
     "weakness": (
         "symptom",
-        "Weakness starts in the feet and lower legs (distal weakness): tripping, an unsteady gait.",
+        "Weakness starts in the feet and lower legs (distal weakness), and the gait becomes unsteady.",
     ),
     "walking_aid": ("symptom", "Walking now needs a stick or similar support on one side."),
     "tremor": ("symptom", "The hands begin to shake when holding or reaching for things (tremor)."),
-    "neuropathic_pain": ("symptom", "Burning or shooting pain in the feet begins (neuropathic pain)."),
+    "neuropathic_pain": ("symptom", "Burning, stabbing or shooting nerve pain begins (neuropathic pain)."),
     "faster_phase": (
         "symptom",
         "The disease enters a faster phase: from now on the symptoms worsen more quickly.",
@@ -83,6 +83,25 @@ TREATMENT_WORDS = {
     "assistive_device": ("a walking aid", "", ""),
 }
 
+#: Names of the bundled scenarios' treatments as a patient hears them (others: the name, "_" as spaces).
+TREATMENT_NAMES = {
+    "ivig": "IVIg (immunoglobulin)",
+    "rituximab_combination": "rituximab (with cyclophosphamide)",
+    "cyclophosphamide_with_rituximab": "cyclophosphamide (with rituximab)",
+    "physiotherapy": "physiotherapy",
+}
+
+
+def treatment_name(name: str) -> str:
+    """The treatment's name in plain words."""
+    return TREATMENT_NAMES.get(name, name.replace("_", " "))
+
+
+def capitalised(text: str) -> str:
+    """First letter upper case (``IVIg`` stays as it is)."""
+    return text[:1].upper() + text[1:]
+
+
 #: Assistive devices (``device`` detail) → what the patient receives.
 DEVICE_WORDS = {
     "cane": "a walking stick",
@@ -118,6 +137,7 @@ EVENT_KINDS = (
     "diagnosis",
     "course_start",
     "course_end",
+    "response_onset",
     "response",
     "non_response",
     "relapse",

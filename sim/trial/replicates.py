@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.random import PURPOSES, generator
+from sim.run.checkpoint import Checkpoint
 from sim.run.pool import worker_pool
 from sim.run.runner import simulate, versions
 from sim.trial.design import MAX_SCREENED_PER_PATIENT, eligible_entry, has_entry_rules
@@ -149,15 +151,14 @@ def run_replicate(trial: Trial, seed: int, replicate: int) -> tuple[list[tuple],
     return rows, baseline
 
 
-def _run_chunk(args: tuple[Trial, int, list[int]]) -> tuple[list[tuple], list[dict]]:
+def _run_chunk(args: tuple[Trial, int, list[int]]) -> list[tuple[int, tuple[list[tuple], list[dict]]]]:
     trial, seed, replicates = args
-    rows: list[tuple] = []
-    base: list[dict] = []
-    for r in replicates:
-        a, b = run_replicate(trial, seed, r)
-        rows.extend(a)
-        base.extend(b)
-    return rows, base
+    return [(r, run_replicate(trial, seed, r)) for r in replicates]
+
+
+def _replicate_job(trial: Trial, seed: int, replicate: int) -> dict[str, Any]:
+    """What a replicate's checkpoint record must match."""
+    return {"trial_sha256": trial.sha256, "seed": seed, "replicate": replicate}
 
 
 @dataclass
@@ -187,6 +188,7 @@ def simulate_trial(
     seed: int = 1,
     workers: int = 1,
     progress: bool = False,
+    checkpoint: Checkpoint | None = None,
 ) -> TrialResult:
     """Simulate a randomised trial ``replicates`` times and summarise its power.
 
@@ -202,6 +204,9 @@ def simulate_trial(
         Processes over replicates; the results do not depend on it.
     progress : bool
         Show a progress bar.
+    checkpoint : sim.run.checkpoint.Checkpoint, optional
+        Record every finished replicate (stage ``replicates``) as it completes and skip the replicates
+        already recorded (``--resume``); the result is byte-identical to an uninterrupted run's.
 
     Returns
     -------
@@ -217,29 +222,42 @@ def simulate_trial(
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     from tqdm.auto import tqdm
 
+    seed = int(seed)
     reps = list(range(int(replicates)))
-    rows: list[tuple] = []
-    base: list[dict] = []
-    bar = tqdm(total=len(reps), unit="replicate", delay=2.0, disable=not progress, leave=False)
+    stage = checkpoint.stage("replicates") if checkpoint is not None else None
+    done: dict[int, tuple[list, list]] = {}
+    if stage is not None:
+        for r in reps:
+            record = stage.load(r, _replicate_job(trial, seed, r))
+            if record is not None:
+                done[r] = (record[0], record[1])
+    pending = [r for r in reps if r not in done]
+
+    def finished(r: int, result: tuple[list, list]) -> None:
+        done[r] = result
+        if stage is not None:
+            stage.save(r, _replicate_job(trial, seed, r), [list(result[0]), list(result[1])])
+        bar.update(1)
+
+    bar = tqdm(
+        total=len(reps), initial=len(done), unit="replicate", delay=2.0, disable=not progress, leave=False
+    )
     try:
-        if workers == 1 or len(reps) == 1:
-            for r in reps:
-                a, b = run_replicate(trial, int(seed), r)
-                rows.extend(a)
-                base.extend(b)
-                bar.update(1)
+        if workers == 1 or len(pending) <= 1:
+            for r in pending:
+                finished(r, run_replicate(trial, seed, r))
         else:
-            size = max(1, min(10, math.ceil(len(reps) / (workers * 4))))
-            chunks = [reps[i : i + size] for i in range(0, len(reps), size)]
+            size = max(1, min(10, math.ceil(len(pending) / (workers * 4))))
+            chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
             with worker_pool(max_workers=min(workers, len(chunks))) as pool:
-                for (a, b), chunk in zip(
-                    pool.map(_run_chunk, [(trial, int(seed), c) for c in chunks]), chunks, strict=True
-                ):
-                    rows.extend(a)
-                    base.extend(b)
-                    bar.update(len(chunk))
+                futures = [pool.submit(_run_chunk, (trial, seed, c)) for c in chunks]
+                for future in as_completed(futures):
+                    for r, result in future.result():
+                        finished(r, result)
     finally:
         bar.close()
+    rows = [tuple(row) for r in reps for row in done[r][0]]
+    base = [b for r in reps for b in done[r][1]]
     table = pd.DataFrame(rows, columns=list(REPLICATE_COLUMNS))
     summary = summarise(table, trial)
     metadata = {

@@ -57,7 +57,7 @@ def test_parameter_page_lists_every_parameter_of_the_default_scenario_with_its_d
         row = re.search(rf"^\| `{re.escape(name)}`[^\n]*", block, re.MULTILINE)
         assert row, path
         assert f"| {describe_distribution(param)} |" in row.group(0), (path, row.group(0))
-    assert "| `p_male` | 0.78 | beta(104, 29) |" in page  # as written in the file
+    assert "| `p_male` | 0.782 | beta(104, 29) |" in page  # as written in the file
 
 
 def test_parameter_page_follows_a_changed_scenario_value(tmp_path):
@@ -65,9 +65,10 @@ def test_parameter_page_follows_a_changed_scenario_value(tmp_path):
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     default = tmp_path / "scenarios" / "natural_history.toml"
     text = default.read_text(encoding="utf-8")
-    old = 'p_male = { value = 0.78, dist = "beta", alpha = 104, beta = 29'
-    assert old in text
-    default.write_text(text.replace(old, 'p_male = { value = 0.75, dist = "beta", alpha = 75, beta = 25'))
+    line = re.compile(r"^p_male = \{.*\}$", re.MULTILINE)
+    assert line.search(text)
+    new = 'p_male = { value = 0.75, dist = "beta", alpha = 75, beta = 25, source = "test" }'
+    default.write_text(line.sub(new, text), encoding="utf-8")
     page = _hook().render(tmp_path)
     assert "| `p_male` | 0.75 | beta(75, 25) |" in page
 

@@ -13,6 +13,7 @@ from sim.cli.common import (
     save_png,
     scenario_argument,
 )
+from sim.cli.economics_options import add_subgroups_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     scenario_argument(p, optional=True)
     cohort_options(p, patients=2000)
     output_options(p, default="antimag-output")
+    add_subgroups_argument(p)
     p.add_argument(
         "--events",
         action="store_true",
@@ -62,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         course = cohort_course(result)
         save_png(course.incidence_figure(), tmp / "milestones.png")
         save_png(course.occupancy_figure(), tmp / "mrs.png")
+        if args.subgroups:
+            from sim.cli.economics_output import write_subgroups
+
+            write_subgroups(tmp, [result], args.subgroups, None, ())
         files = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]  # what --force may replace
         metadata = {**result.metadata, "files": files}
         (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")

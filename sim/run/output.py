@@ -1,5 +1,5 @@
-"""Atomic output directories and files: a run's files appear all at once or not at all, and nothing else
-is lost.
+"""Atomic output directories and files: a run's files appear all at once or not at all, and nothing
+else is lost.
 
 Files are written into a hidden temporary directory beside the target, ``.<name>.<pid>.<random>.tmp``,
 which is renamed into place only when every file is complete. A killed run leaves at most that temporary

@@ -57,6 +57,40 @@ EVENT_COLUMN = {name[2:]: i for name, i in COLUMN.items()} | {
 }
 DEATH_CAUSES = ("", "background", "malignancy", "treatment")
 INF = math.inf
+#: Most scheduled waits one patient may make (a second line of defence behind the domain limits of the
+#: scenario schema). A lifetime with every treatment of the bundled scenarios needs well under a thousand;
+#: a patient who needs more is caught in a cycle that some parameter makes ever faster.
+EVENT_BUDGET = 100_000
+
+
+class EventBudgetExceeded(SimulationError):
+    """A patient exceeded :data:`EVENT_BUDGET`; ``events`` counts their events by (event, detail).
+
+    Built from plain values (message, patient id, counts), because SimPy re-creates an exception raised in
+    a process from its ``args``.
+    """
+
+    def __init__(self, message: str, pid: int = -1, events: dict | None = None) -> None:
+        super().__init__(message, pid, events or {})
+        self.pid = pid
+        self.events = events or {}
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    @classmethod
+    def of(cls, patient: Patient) -> EventBudgetExceeded:
+        counts: dict[tuple[str, str], int] = {}
+        for _, event, detail, _ in patient.history:
+            counts[(event, detail)] = counts.get((event, detail), 0) + 1
+        events = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+        most = list(events.items())[:4]
+        top = ", ".join(f"{e} ({d}) x{n}" if d else f"{e} x{n}" for (e, d), n in most)
+        message = (
+            f"patient {patient.pid} exceeded the budget of {EVENT_BUDGET:,} scheduled events by "
+            f"t = {patient.env.now:.6g} years; most frequent: {top or 'none logged'}"
+        )
+        return cls(message, patient.pid, events)
 
 
 class Patient:
@@ -95,6 +129,7 @@ class Patient:
         "state",
         "axonal_years",
         "reversals",
+        "n_waits",
     )
 
     def __init__(
@@ -142,6 +177,7 @@ class Patient:
         self.end = env.event()
         self.listeners: list[Callable[[Patient, str, str], None]] = []
         self.state: dict = {}  # per-patient scratch space of treatments and strategies
+        self.n_waits = 0  # scheduled waits so far, against EVENT_BUDGET
         self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
         self.reversals: list[tuple[float, float]] = []  # (time, burden reversed) by treatments
 
@@ -277,13 +313,20 @@ class Patient:
         if not self.end.triggered:
             self.end.succeed()
 
+    def _count_wait(self) -> None:
+        self.n_waits += 1
+        if self.n_waits > EVENT_BUDGET:
+            raise EventBudgetExceeded.of(self)
+
     def wait(self, delay: float) -> simpy.Timeout:
+        self._count_wait()
         if not delay >= 0.0:  # also catches NaN
             raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env.now}")
         return self.env.timeout(delay)
 
     def wait_until(self, t: float) -> simpy.Timeout:
         """Wait until absolute time ``t``; rounding of ``now`` (sums of delays) is absorbed."""
+        self._count_wait()
         now = self.env.now
         if not t >= now - 1e-9 * max(1.0, now):
             raise SimulationError(f"patient {self.pid}: scheduled time {t!r} lies before now (t={now})")

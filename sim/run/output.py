@@ -255,8 +255,7 @@ def check_output_file(out: Path, force: bool) -> None:
     parent = out.resolve().parent
     if not parent.is_dir():
         raise OutputDirError(f"cannot create {out}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputDirError(f"cannot write in {parent} (permission denied)")
+    _try_writing_in(parent, str(out))
 
 
 def atomic_write_text(out: Path, text: str, force: bool = False) -> None:

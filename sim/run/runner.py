@@ -26,7 +26,7 @@ from sim.model.cohort import TITRE_BANDS, BlockTraits, background_death_times, d
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.mortality import LifeTable, load_life_table
 from sim.model.outcomes import OUTCOME_COLUMNS, patient_outcomes
-from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, Patient, threshold_list
+from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, EventBudgetExceeded, Patient, threshold_list
 from sim.model.strategy import StrategyEngine
 from sim.model.treatments import TreatmentContext, build_catalogue
 from sim.random import BLOCK_SIZE
@@ -182,6 +182,11 @@ def simulate_block(
             env.process(_entry(patient, float(entry_times[i])))
         try:
             env.run(until=patient.end)
+        except EventBudgetExceeded as exc:  # name what drove it, and what reproduces it
+            drivers = budget_drivers(exc.events, values)
+            raise SimulationError(
+                f"{exc} (draw {draw}, seed {seed}); parameters that set these intervals: {drivers}"
+            ) from None
         except SimulationError as exc:  # add what reproduces it: the draw and the seed
             raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
         except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
@@ -218,6 +223,40 @@ def simulate_block(
             )
     traits.diagnosis_steps = []  # consumed: drop it so that memory holds outputs only
     return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
+
+
+#: Per treatment type, the parameters that set the time between its recurring events.
+INTERVAL_PARAMETERS = {
+    "rituximab": ("efficacy.months_to_response", "efficacy.response_duration_years", "flare_months"),
+    "ivig": ("maintenance_interval_weeks", "max_years", "assessment_months", "benefit_weeks_after_stop"),
+    "plasma_exchange": ("course_weeks", "efficacy.response_duration_years"),
+    "cyclophosphamide": ("interval_weeks", "efficacy.months_to_response", "efficacy.response_duration_years"),
+    "pain_drug": (),
+    "physiotherapy": ("course_weeks",),
+    "assistive_device": ("replacement_years",),
+}
+
+
+def budget_drivers(events: dict[tuple[str, str], int], values: SimpleNamespace) -> str:
+    """The scenario's parameters behind a patient's most frequent events, with their values."""
+    names: list[str] = []
+    for _event, detail in list(events)[:4]:
+        name = detail.split(":")[0]
+        treatment = values.treatments.get(name)
+        if treatment is None:
+            continue
+        for dotted in INTERVAL_PARAMETERS.get(treatment.type, ()):
+            node = treatment
+            for part in dotted.split("."):
+                node = getattr(node, part, None)
+            names.append(f"treatments.{name}.{dotted} = {node:g}" if isinstance(node, float) else dotted)
+        names.extend(
+            f"strategy.rules.{key}.delay_months = {rule.delay_months:g}"
+            for key, rule in values.strategy.rules.items()
+            if rule.give == name
+        )
+    unique = list(dict.fromkeys(names))
+    return ", ".join(unique) if unique else "none identified (see the events above)"
 
 
 def _entry(patient: Patient, t: float):

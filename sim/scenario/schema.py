@@ -14,12 +14,20 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.scenario.economics_schema import Economics
-from sim.scenario.parameters import Age, NonNegative, Positive, Probability, Section
+from sim.scenario.parameters import Age, NonNegative, Param, Positive, Probability, Section, support
 from sim.scenario.treatment_schema import Strategy, Treatment
 
 #: Longest finite horizon (years from onset): far beyond any human life, long enough for checks on cohorts
 #: that never die, and short enough that recurring events cannot run on without end.
 MAX_HORIZON_YEARS = 200.0
+#: Lowest background-mortality multiplier with a lifetime horizon: at 1% of the life table's rates a life
+#: already lasts centuries (recurring events with it); below, a lifetime need never end.
+MIN_LIFETIME_MORTALITY_MULTIPLIER = 0.01
+
+
+def lowest_value(p: Param) -> float:
+    """The smallest value a parameter can take, in the base case or any PSA draw."""
+    return min(p.value, support(p)[0])
 
 
 class Settings(Section):
@@ -193,11 +201,14 @@ class ScenarioModel(Section):
                 f"progression.burden_at_onset = {onset} must be below thresholds.sensory_hands = "
                 f"{self.thresholds.sensory_hands.value}"
             )
-        if self.settings.horizon_years == "lifetime" and self.mortality.background_rate_multiplier.value == 0:
-            raise ValueError(
-                "settings.horizon_years = 'lifetime' needs mortality.background_rate_multiplier > 0 "
-                "(with no mortality a lifetime never ends); give a number of years instead"
-            )
+        if self.settings.horizon_years == "lifetime":
+            low = lowest_value(self.mortality.background_rate_multiplier)
+            if low < MIN_LIFETIME_MORTALITY_MULTIPLIER:
+                raise ValueError(
+                    "settings.horizon_years = 'lifetime' needs mortality.background_rate_multiplier >= "
+                    f"{MIN_LIFETIME_MORTALITY_MULTIPLIER:g} in every PSA draw, got {low:g} (with little or "
+                    "no mortality a lifetime lasts centuries or never ends); give a number of years instead"
+                )
         for key, rule in self.strategy.rules.items():
             for field in ("give", "after"):
                 name = getattr(rule, field)

@@ -179,3 +179,29 @@ def test_domain_limits_of_intervals_are_rejected_at_load(tmp_path: Path) -> None
         with pytest.raises(sim.ScenarioError, match=fragment) as info:
             base.with_updates({dotted: {"value": value, "source": "x"}})
         assert info.value.field == dotted
+
+
+def test_a_lifetime_needs_mortality_in_every_draw() -> None:
+    """A lifetime horizon with a tiny mortality multiplier (or one a PSA draw can make tiny) never ends."""
+    base = sim.load_scenario(sim.default_scenario_path())
+    for multiplier in (
+        {"value": 1e-300, "source": "x"},
+        {"value": 0.5, "dist": "uniform", "low": 0.0, "high": 1.0, "source": "x"},
+    ):
+        with pytest.raises(sim.ScenarioError, match="lifetime' needs mortality.background_rate_multiplier"):
+            base.with_updates({"mortality.background_rate_multiplier": multiplier})
+
+
+def test_the_event_budget_stops_a_runaway_patient(monkeypatch) -> None:
+    """Second line of defence: a patient exceeding the budget stops the run with an error naming the
+    patient, the draw, the seed and the parameters behind the most frequent events."""
+    import sim.model.process as process
+
+    scenario = sim.load_scenario(bundled_scenario_path("current_practice.toml"))
+    monkeypatch.setattr(process, "EVENT_BUDGET", 12)
+    with pytest.raises(sim.SimulationError) as info:
+        sim.simulate(scenario, n_patients=200, seed=7, draw=0)
+    message = str(info.value)
+    for fragment in ("patient ", "exceeded the budget of 12", "draw 0", "seed 7", "parameters that set"):
+        assert fragment in message, message
+    assert "treatments." in message, message

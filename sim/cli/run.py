@@ -62,8 +62,15 @@ def run(args: argparse.Namespace) -> int:
             result.events.to_csv(tmp / "events.csv", index=False)
             result.courses.to_csv(tmp / "courses.csv", index=False)
         course = cohort_course(result)
-        save_png(course.incidence_figure(), tmp / "milestones.png")
-        save_png(course.occupancy_figure(), tmp / "mrs.png")
+        not_drawn = []  # a figure is drawn only where enough patients remain to show something
+        if course.incidence.empty:
+            not_drawn.append("milestones.png")
+        else:
+            save_png(course.incidence_figure(), tmp / "milestones.png")
+        if course.occupancy.empty:
+            not_drawn.append("mrs.png")
+        else:
+            save_png(course.occupancy_figure(), tmp / "mrs.png")
         if args.subgroups:
             from sim.cli.economics_output import write_subgroups
 
@@ -71,7 +78,12 @@ def run(args: argparse.Namespace) -> int:
         files = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]  # what --force may replace
         metadata = {**result.metadata, "files": files}
         (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
-    _print_run_summary(scenario, args, summary, out)
+    _print_run_summary(scenario, args, summary, out, [f for f in files if f != "metadata.json"])
+    if not_drawn:
+        print(
+            f"Not drawn: {', '.join(not_drawn)}: fewer than {course.min_at_risk} patients at risk at every "
+            "time, too few to show a course (run more patients)."
+        )
     return 0
 
 
@@ -82,7 +94,7 @@ def _share(percent: float) -> str:
     return f"{percent:>8.1f}" if percent == percent else f"{'-':>8}"
 
 
-def _print_run_summary(scenario, args, summary, out: Path) -> None:
+def _print_run_summary(scenario, args, summary, out: Path, files: list[str]) -> None:
     print(f"{scenario.name} ({scenario.strategy}): {args.patients} patients, seed {args.seed}")
     print(f"{'milestone':<32}{'reached':>9}{'median y':>10}{'5 y %':>8}{'10 y %':>8}{'15 y %':>8}")
     for r in summary.itertuples():
@@ -93,5 +105,4 @@ def _print_run_summary(scenario, args, summary, out: Path) -> None:
     horizon = scenario.model.settings.horizon_years
     if horizon != "lifetime" and horizon < max(SHOWN_YEARS):
         print(f"'-' beyond the {horizon:g}-year horizon: no one is followed there (the share is unknown).")
-    extra = ", events.csv, courses.csv" if args.events else ""
-    print(f"Wrote {out}/patients.csv, summary.csv, metadata.json, milestones.png, mrs.png{extra}")
+    print(f"Wrote {out}/: {', '.join([*files, 'metadata.json'])}")

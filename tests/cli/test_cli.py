@@ -71,6 +71,16 @@ def test_run_writes_patients_summary_and_metadata(tiny_run: Path) -> None:
     assert {"python", "numpy", "simpy"} <= set(meta["versions"])
 
 
+def test_run_of_too_few_patients_draws_no_figure_and_says_why(capsys, tmp_path: Path) -> None:
+    """With fewer patients than a curve needs at risk, the cohort figures are not drawn (never an error):
+    the tables are written and the output says which figures were left out and why."""
+    out = tmp_path / "few"
+    proc = in_process(capsys, "run", TINY, "--patients", "5", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["metadata.json", "patients.csv", "summary.csv"]
+    assert "Not drawn: milestones.png, mrs.png: fewer than 20 patients at risk" in proc.stdout
+
+
 def test_run_matches_the_python_interface(tiny_run: Path) -> None:
     """The CSV holds the same patients as ``sim.simulate`` with the same scenario and seed."""
     from_cli = pd.read_csv(tiny_run / "patients.csv")

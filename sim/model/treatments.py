@@ -164,7 +164,12 @@ class TreatmentBase:
     def adverse_event(
         self, patient: Patient, course: Course, what: str, severe: bool, p_death: float, u: float
     ) -> bool:
-        """Record an adverse event; a severe one may kill (``u`` < ``p_death``). Returns True if fatal."""
+        """Record an adverse event; a severe one may kill (``u`` < ``p_death``). Returns True if fatal.
+
+        Nothing happens to the dead: a course still running when the patient died records no more events.
+        """
+        if not patient.alive:
+            return True
         course.adverse_events.append((patient.env.now, what, severe))
         patient.log("adverse_event", self.name, 1.0 if severe else 0.0)
         patient.state.setdefault("ae_details", []).append((patient.env.now, self.name, what, severe))

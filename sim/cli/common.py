@@ -4,8 +4,11 @@ reporting errors (exit status 2 on bad input, never a traceback)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -42,7 +45,8 @@ def run_reporting_errors(
     from sim.errors import SimulationError
 
     try:
-        return action()
+        with sigterm_as_interrupt():
+            return action()
     except bad_input as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -52,6 +56,27 @@ def run_reporting_errors(
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Handle SIGTERM as SIGINT (KeyboardInterrupt): the same clean-up, the same exit status 130.
+
+    ``kill`` and job schedulers send SIGTERM; without this a run so stopped would leave its temporary
+    folder and its worker processes behind.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def scenario_argument(p: argparse.ArgumentParser, optional: bool) -> None:

@@ -13,6 +13,7 @@ from sim.cli.common import (
     save_png,
     scenario_argument,
 )
+from sim.cli.economics_options import add_subgroups_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     scenario_argument(p, optional=True)
     cohort_options(p, patients=2000)
     output_options(p, default="antimag-output")
+    add_subgroups_argument(p)
     p.add_argument(
         "--events",
         action="store_true",
@@ -62,9 +64,22 @@ def run(args: argparse.Namespace) -> int:
         course = cohort_course(result)
         save_png(course.incidence_figure(), tmp / "milestones.png")
         save_png(course.occupancy_figure(), tmp / "mrs.png")
-        (tmp / "metadata.json").write_text(json.dumps(result.metadata, indent=2, sort_keys=True) + "\n")
+        if args.subgroups:
+            from sim.cli.economics_output import write_subgroups
+
+            write_subgroups(tmp, [result], args.subgroups, None, ())
+        files = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]  # what --force may replace
+        metadata = {**result.metadata, "files": files}
+        (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     _print_run_summary(scenario, args, summary, out)
     return 0
+
+
+SHOWN_YEARS = (5, 10, 15)
+
+
+def _share(percent: float) -> str:
+    return f"{percent:>8.1f}" if percent == percent else f"{'-':>8}"
 
 
 def _print_run_summary(scenario, args, summary, out: Path) -> None:
@@ -72,9 +87,11 @@ def _print_run_summary(scenario, args, summary, out: Path) -> None:
     print(f"{'milestone':<32}{'reached':>9}{'median y':>10}{'5 y %':>8}{'10 y %':>8}{'15 y %':>8}")
     for r in summary.itertuples():
         median = f"{r.median_years:.1f}" if r.median_years == r.median_years else "-"
-        print(
-            f"{r.description:<32}{r.n_reached:>9}{median:>10}{r.pct_5y:>8.1f}{r.pct_10y:>8.1f}{r.pct_15y:>8.1f}"
-        )
+        shares = "".join(_share(x) for x in (r.pct_5y, r.pct_10y, r.pct_15y))
+        print(f"{r.description:<32}{r.n_reached:>9}{median:>10}{shares}")
     print("Times are years from the first symptom; % are Kaplan–Meier cumulative incidences, death censored.")
+    horizon = scenario.model.settings.horizon_years
+    if horizon != "lifetime" and horizon < max(SHOWN_YEARS):
+        print(f"'-' beyond the {horizon:g}-year horizon: no one is followed there (the share is unknown).")
     extra = ", events.csv, courses.csv" if args.events else ""
     print(f"Wrote {out}/patients.csv, summary.csv, metadata.json, milestones.png, mrs.png{extra}")

@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -39,6 +39,7 @@ from sim.errors import ScenarioError
 from sim.random import parameter_generator
 from sim.run.checkpoint import Checkpoint, Stage
 from sim.run.invariants import check_invariants as check_cohort_invariants
+from sim.run.pool import worker_pool
 from sim.run.runner import SimulationResult, simulate
 from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
@@ -398,7 +399,7 @@ def run_cohorts(
             finally:
                 _WORKER.clear()
         else:
-            with ProcessPoolExecutor(
+            with worker_pool(
                 max_workers=min(workers, len(pending)),
                 initializer=_init_worker,
                 initargs=(items, n_patients, seed, check_invariants),
@@ -568,7 +569,7 @@ def simulate_strategies(
                 out.append(_simulate_one(task))
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            with worker_pool(max_workers=min(workers, len(tasks))) as pool:
                 for result in pool.map(_simulate_one, tasks):
                     out.append(result)
                     bar.update(1)

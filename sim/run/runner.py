@@ -11,7 +11,6 @@ import functools
 import math
 import os
 import platform
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from itertools import pairwise
@@ -31,6 +30,7 @@ from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, Patient, thresho
 from sim.model.strategy import StrategyEngine
 from sim.model.treatments import TreatmentContext, build_catalogue
 from sim.random import BLOCK_SIZE
+from sim.run.pool import worker_pool
 from sim.scenario.loading import Scenario
 
 DEATH_COLUMN = COLUMN["t_death"]
@@ -157,7 +157,14 @@ def simulate_block(
             float(traits.rate_per_year[i]),
             float(traits.t_faster_phase[i]),
             faster,
-            threshold_list(th, b0, float(traits.tremor_burden[i]), float(traits.pain_burden[i])),
+            threshold_list(
+                th,
+                b0,
+                float(traits.tremor_burden[i]),
+                float(traits.pain_burden[i]),
+                float(traits.ataxia_burden[i]),
+                float(traits.disabled_burden[i]),
+            ),
             axonal_years,
         )
         engine.attach(patient, int(traits.titre_band[i]))
@@ -326,7 +333,7 @@ def _execute(
             for i in range(0, len(plan), chunk)
         ]
         outputs = []
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        with worker_pool(max_workers=min(workers, len(tasks))) as pool:
             for result in pool.map(_run_blocks, tasks):
                 outputs.extend(result)
                 bar.update(sum(o.n for o in result))
@@ -351,6 +358,7 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     cols["rate_per_year"] = cat(lambda o: o.traits.rate_per_year)
     cols["tremor"] = ~np.isnan(cat(lambda o: o.traits.tremor_burden))
     cols["neuropathic_pain"] = ~np.isnan(cat(lambda o: o.traits.pain_burden))
+    cols["sensory_ataxia"] = ~np.isnan(cat(lambda o: o.traits.ataxia_burden))
     times = np.concatenate([o.times for o in outputs])
     for j, name in enumerate(MILESTONES):
         cols[name] = times[:, j]
@@ -364,6 +372,8 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     cols["sensory_factor"] = cat(lambda o: o.traits.sensory_factor)
     cols["motor_factor"] = cat(lambda o: o.traits.motor_factor)
     cols["tremor_burden"] = cat(lambda o: o.traits.tremor_burden)
+    cols["ataxia_burden"] = cat(lambda o: o.traits.ataxia_burden)
+    cols["disabled_burden"] = cat(lambda o: o.traits.disabled_burden)
     counts = np.concatenate([o.counts for o in outputs])
     cols["n_courses"] = counts[:, 0]
     cols["n_adverse_events"] = counts[:, 1]

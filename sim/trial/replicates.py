@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pandas as pd
 from sim.errors import ScenarioError
 from sim.random import PURPOSES, generator
 from sim.run.checkpoint import Checkpoint
+from sim.run.pool import worker_pool
 from sim.run.runner import simulate, versions
 from sim.trial.design import MAX_SCREENED_PER_PATIENT, eligible_entry, has_entry_rules
 from sim.trial.loading import Trial, load_trial
@@ -248,7 +249,7 @@ def simulate_trial(
         else:
             size = max(1, min(10, math.ceil(len(pending) / (workers * 4))))
             chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
-            with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+            with worker_pool(max_workers=min(workers, len(chunks))) as pool:
                 futures = [pool.submit(_run_chunk, (trial, seed, c)) for c in chunks]
                 for future in as_completed(futures):
                     for r, result in future.result():

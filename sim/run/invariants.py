@@ -26,11 +26,27 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimulationError
-from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.outcomes import COST_CATEGORIES
 from sim.model.process import MILESTONES
 
 __all__ = ["InvariantError", "check_invariants"]
+
+#: (earlier, later) milestones: a later one implies the earlier and never comes before it. Ataxia lies
+#: between the hands and weakness; the mRS steps follow their own chain.
+ORDER_PAIRS = (
+    ("t_sensory_hands", "t_ataxia"),
+    ("t_sensory_hands", "t_mrs2"),
+    ("t_mrs2", "t_weakness"),
+    ("t_weakness", "t_walking_aid"),
+    ("t_mrs2", "t_disabled"),
+    ("t_disabled", "t_walking_aid"),
+    ("t_walking_aid", "t_mrs4"),
+    ("t_mrs4", "t_mrs5"),
+)
+
+#: Pairs ordered when both happen, without the later implying the earlier (weakness may come without
+#: ataxia).
+ORDER_ONLY = (("t_ataxia", "t_weakness"),)
 
 #: Relative tolerance of sums and comparisons of accumulated floats.
 TOL = 1e-9
@@ -106,12 +122,14 @@ def _a2(result, horizon: float, context: str) -> None:
 
 
 def _a3(p: pd.DataFrame, paths: pd.DataFrame, context: str) -> None:
-    columns = [f"t_{name}" for name in THRESHOLD_ORDER if f"t_{name}" in p]
-    times = p[columns].to_numpy()
-    for j in range(1, len(columns)):
-        earlier, later = times[:, j - 1], times[:, j]
+    for earlier_name, later_name in ORDER_PAIRS + ORDER_ONLY:
+        if earlier_name not in p or later_name not in p:
+            continue
+        earlier, later = p[earlier_name].to_numpy(), p[later_name].to_numpy()
         present = ~np.isnan(later)
         bad = present & (np.isnan(earlier) | (earlier > later))
+        if (earlier_name, later_name) in ORDER_ONLY:
+            bad = present & ~np.isnan(earlier) & (earlier > later)
         if bad.any():
             _fail(
                 "A3",
@@ -119,7 +137,9 @@ def _a3(p: pd.DataFrame, paths: pd.DataFrame, context: str) -> None:
                 context,
                 p,
                 bad,
-                lambda i, j=j: f"{columns[j]} = {times[i, j]!r} but {columns[j - 1]} = {times[i, j - 1]!r}",
+                lambda i, a=earlier_name, b=later_name, x=earlier, y=later: (
+                    f"{b} = {y[i]!r} but {a} = {x[i]!r}"
+                ),
             )
     tremor = p["t_tremor"].to_numpy() if "t_tremor" in p else np.array([])
     if tremor.size and np.any(tremor < 0):

@@ -23,10 +23,16 @@ import pandas as pd
 import simpy
 
 from sim.errors import ScenarioError, SimulationError
-from sim.model.cohort import TITRE_BANDS, BlockTraits, background_death_times, draw_block
+from sim.model.cohort import (
+    JOURNEY_EVENTS,
+    TITRE_BANDS,
+    BlockTraits,
+    background_death_times,
+    draw_block,
+)
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.mortality import LifeTable, load_life_table
-from sim.model.outcomes import OUTCOME_COLUMNS, patient_outcomes
+from sim.model.outcomes import OUTCOME_COLUMNS, OutcomeAccounting
 from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, Patient, threshold_list
 from sim.model.strategy import StrategyEngine
 from sim.model.treatments import TreatmentContext, build_catalogue
@@ -134,10 +140,14 @@ def simulate_block(
     excess_rate = values.malignancy.excess_mortality_rate_per_year
     econ_values = getattr(values, "economics", None)
     econ = np.full((n, len(OUTCOME_COLUMNS)), np.nan) if econ_values is not None else None
+    accounting = OutcomeAccounting(econ_values, values.treatments) if econ_values is not None else None
     catalogue = build_catalogue(
         values.treatments, TreatmentContext(seed, draw), values.strategy.stop_on_adverse_event
     )
     engine = StrategyEngine(values.strategy, catalogue)
+    # A journey no rule listens to decides nothing: it is written after the run, without SimPy events.
+    silent_journeys = engine.listened.isdisjoint(JOURNEY_EVENTS)
+    journeys = traits.diagnosis_steps
     for i in range(n):
         pid = int(traits.patient_id[i])
         env = simpy.Environment()
@@ -155,7 +165,8 @@ def simulate_block(
         )
         engine.attach(patient, int(traits.titre_band[i]))
         patient.disease_proc = env.process(patient.disease())
-        env.process(patient.diagnosis(traits.diagnosis_steps[i]))
+        if not silent_journeys:
+            env.process(patient.diagnosis(journeys[i]))
         env.process(
             patient.life(
                 float(t_background[i]),
@@ -168,6 +179,9 @@ def simulate_block(
             env.process(_entry(patient, float(entry_times[i])))
         try:
             env.run(until=patient.end)
+            t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
+            if silent_journeys:
+                patient.write_journey(journeys[i], t_end)
         except SimulationError as exc:  # add what reproduces it: the draw and the seed
             raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
         except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
@@ -177,11 +191,8 @@ def simulate_block(
         patient_courses = patient.state.get("courses", ())
         aes = patient.state.get("ae_details", ())
         counts[i] = (len(patient_courses), len(aes), sum(1 for a in aes if a[3]))
-        if econ is not None:
-            t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
-            econ[i] = patient_outcomes(
-                patient.history, patient_courses, t_end, econ_values, values.treatments
-            )
+        if accounting is not None:
+            econ[i] = accounting.patient(patient.history, patient_courses, t_end)
         if events is not None:
             age0 = patient.age0
             events.extend((pid, t, age0 + t, e, d, v) for t, e, d, v in patient.history)

@@ -119,6 +119,7 @@ def _one_way_runs(
     level: float,
     workers: int,
     progress: bool,
+    executor: Any = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     ranges = {path: parameter_range(p, level) for path, p in params.items()}
     jobs = [CohortJob(0, _overrides_for(items, {}))]
@@ -128,7 +129,7 @@ def _one_way_runs(
             for s, ov in zip(items, overrides, strict=True):
                 check_overrides(s, ov, f"one-way analysis, {path} = {value:.6g}")
             jobs.append(CohortJob(0, overrides))
-    runs = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="run")
+    runs = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="run", executor=executor)
     out = _outcomes(runs, len(jobs), wtp)
     base = out.iloc[0]
     rows = []
@@ -170,6 +171,7 @@ def one_way(
     include_unused: bool = False,
     workers: int = 1,
     progress: bool = False,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """One-way sensitivity analysis of ``alternative`` vs ``reference``: tidy tornado data.
 
@@ -196,6 +198,8 @@ def one_way(
         Processes; results do not depend on it.
     progress : bool
         Progress bar.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the cohorts there instead of on ``workers`` local processes; results are identical.
 
     Returns
     -------
@@ -220,11 +224,11 @@ def one_way(
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
         screen = screen_patients or max(100, n_patients // 5)
         if top_k < len(params):
-            table, _ = _one_way_runs(items, params, screen, seed, wtp, level, workers, progress)
+            table, _ = _one_way_runs(items, params, screen, seed, wtp, level, workers, progress, executor)
             swing = (table[f"{outcome}_high"] - table[f"{outcome}_low"]).abs().fillna(np.inf)
             keep = table.assign(_s=swing).sort_values("_s", ascending=False, kind="stable")["parameter"]
             params = {p: params[p] for p in keep.head(top_k)}
-    table, base = _one_way_runs(items, params, n_patients, seed, wtp, level, workers, progress)
+    table, base = _one_way_runs(items, params, n_patients, seed, wtp, level, workers, progress, executor)
     table = table.assign(
         outcome=outcome,
         base=float(base[outcome]),
@@ -252,6 +256,7 @@ def two_way(
     level: float = 0.95,
     workers: int = 1,
     progress: bool = False,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Two-way sensitivity analysis of a pair of parameters on an ``n_points × n_points`` grid.
 
@@ -287,7 +292,7 @@ def two_way(
         for s, ov in zip(items, overrides, strict=True):
             check_overrides(s, ov, f"two-way analysis, {x} = {a:.6g}, {y} = {b:.6g}")
         jobs.append(CohortJob(0, overrides))
-    runs = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="run")
+    runs = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="run", executor=executor)
     out = _outcomes(runs, len(jobs), wtp)
     frame: dict[str, Any] = {
         "x_parameter": x,

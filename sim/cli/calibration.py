@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import UsageError, cohort_options, load_scenario_or_default, scenario_argument
+from sim.cli.common import (
+    UsageError,
+    cohort_options,
+    executor_from_args,
+    load_scenario_or_default,
+    scenario_argument,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -26,7 +32,15 @@ def run(args: argparse.Namespace) -> int:
     figure_path = Path(args.figure)
     if not figure_path.parent.exists():
         raise UsageError(f"--figure: directory {figure_path.parent} does not exist")
-    result = simulate(scenario, n_patients=args.patients, seed=args.seed, workers=args.workers, progress=True)
+    with executor_from_args(args) as executor:
+        result = simulate(
+            scenario,
+            n_patients=args.patients,
+            seed=args.seed,
+            workers=args.workers,
+            progress=True,
+            executor=executor,
+        )
     horizon = horizon_of(result.values)
     table = calibration_table(result.patients, horizon)
     print(f"{scenario.name}: {args.patients} patients, seed {args.seed}")

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.economics import EconomicEvaluation
-from sim.cli.common import UsageError, save_png
+from sim.cli.common import UsageError, executor_from_args, save_png
 from sim.cli.economics_options import add_compare_arguments
 from sim.cli.economics_output import (
     arguments_of,
@@ -74,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
     scenarios = load_strategies(args.scenarios)
     reference = reference_of(scenarios, args.reference)
     out = Path(args.out)
-    with atomic_output_dir(out, force=args.force) as tmp:  # checked before the run starts
-        results = simulate_strategies(scenarios, args.patients, args.seed, args.workers, progress=True)
+    with atomic_output_dir(out, force=args.force) as tmp, executor_from_args(args) as executor:
+        results = simulate_strategies(
+            scenarios, args.patients, args.seed, args.workers, progress=True, executor=executor
+        )
         ev = evaluate(results, reference=reference, wtp=args.wtp, interval=args.interval)
         ev.summary.to_csv(tmp / "summary.csv", index=False)
         ev.incremental.to_csv(tmp / "incremental.csv", index=False)
@@ -95,12 +97,13 @@ def run(args: argparse.Namespace) -> int:
                 args.workers,
                 progress=True,
                 shared_cohort=args.shared_cohort,
+                executor=executor,
             )
             psa_tables = write_psa_outputs(tmp, psa, args.wtp, reference, ev.currency)
             metadata["psa"] = psa_attrs(scenarios, args.psa, n_psa, args.seed, args.shared_cohort)
         tornado = None
         if args.dsa:
-            tornado, versus = _tornado(scenarios, reference, ev, args)
+            tornado, versus = _tornado(scenarios, reference, ev, args, executor)
             tornado.to_csv(tmp / "tornado.csv", index=False)
             label = (
                 f"incremental NMB, {versus} vs {reference}\n({ev.currency}, WTP {args.wtp[0]:,.0f} per QALY)"
@@ -138,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tornado(scenarios: list, reference: str, ev: EconomicEvaluation, args: argparse.Namespace):
+def _tornado(scenarios: list, reference: str, ev: EconomicEvaluation, args: argparse.Namespace, executor):
     """One-way DSA of the strategy with the highest expected NMB at the first WTP (or, if that is the
     reference, the next best) against the reference, on the INMB at that WTP."""
     from analysis.dsa import one_way
@@ -155,5 +158,6 @@ def _tornado(scenarios: list, reference: str, ev: EconomicEvaluation, args: argp
         top_k=args.dsa,
         workers=args.workers,
         progress=True,
+        executor=executor,
     )
     return tornado, versus

@@ -132,5 +132,11 @@ def versions() -> dict[str, str]:
     return _versions()
 
 
+#: Options that say where the work runs, not what it computes: left out of the metadata, so that outputs are
+#: byte-identical whatever the number of workers or the executor.
+WHERE_IT_RUNS = ("workers", "scheduler", "dask")
+
+
 def arguments_of(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "command")}
+    skip = ("func", "command", *WHERE_IT_RUNS)
+    return {k: v for k, v in sorted(vars(args).items()) if k not in skip}

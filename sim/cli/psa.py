@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sim.cli.common import executor_from_args
 from sim.cli.economics_options import add_psa_arguments
 from sim.cli.economics_output import (
     arguments_of,
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     reference = reference_of(scenarios, args.reference)
     currency = scenarios[0].model.economics.currency
     out = Path(args.out)
-    with atomic_output_dir(out, force=args.force) as tmp:
+    with atomic_output_dir(out, force=args.force) as tmp, executor_from_args(args) as executor:
         psa = run_psa(
             scenarios,
             args.draws,
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             args.workers,
             progress=True,
             shared_cohort=args.shared_cohort,
+            executor=executor,
         )
         tables = write_psa_outputs(tmp, psa, args.wtp, reference, currency)
         metadata = {"command": "psa", "arguments": arguments_of(args), **psa.attrs}

@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from sim.cli.common import cohort_options, load_scenario_or_default, output_options, scenario_argument
+from sim.cli.common import (
+    cohort_options,
+    executor_from_args,
+    load_scenario_or_default,
+    output_options,
+    scenario_argument,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -22,38 +28,50 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         action="store_true",
         help="also write the event log (events.csv) and the courses (courses.csv)",
     )
+    p.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="format of the patient, event and course tables (default csv; parquet needs pyarrow)",
+    )
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """``antimag run [SCENARIO]``."""
+    """``antimag run [SCENARIO]``: blocks of patients are written as they finish (flat memory)."""
     from analysis.summary import milestone_summary
+    from sim.cli.common import UsageError
     from sim.run.output import atomic_output_dir
-    from sim.run.runner import horizon_of, simulate
+    from sim.run.runner import horizon_of
+    from sim.run.streaming import stream_run
 
     scenario = load_scenario_or_default(args.scenario)
+    if args.format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UsageError("--format parquet needs pyarrow: pip install 'antimag-sim[parquet]'") from None
     out = Path(args.out)
-    with atomic_output_dir(out, force=args.force) as tmp:  # checked before the run starts
-        result = simulate(
+    with atomic_output_dir(out, force=args.force) as tmp, executor_from_args(args) as executor:
+        streamed = stream_run(
             scenario,
+            tmp,
             n_patients=args.patients,
             seed=args.seed,
             workers=args.workers,
             keep_events=args.events,
+            fmt=args.format,
             progress=True,
+            executor=executor,
         )
-        summary = milestone_summary(result.patients, horizon_of(result.values))
-        result.patients.to_csv(tmp / "patients.csv", index=False)
+        summary = milestone_summary(streamed.summary_patients, horizon_of(streamed.values))
         summary.to_csv(tmp / "summary.csv", index=False)
-        if result.events is not None:
-            result.events.to_csv(tmp / "events.csv", index=False)
-            result.courses.to_csv(tmp / "courses.csv", index=False)
-        (tmp / "metadata.json").write_text(json.dumps(result.metadata, indent=2, sort_keys=True) + "\n")
-    _print_run_summary(scenario, args, summary, out)
+        (tmp / "metadata.json").write_text(json.dumps(streamed.metadata, indent=2, sort_keys=True) + "\n")
+    _print_run_summary(scenario, args, summary, out, streamed.files)
     return 0
 
 
-def _print_run_summary(scenario, args, summary, out: Path) -> None:
+def _print_run_summary(scenario, args, summary, out: Path, files: list[str]) -> None:
     print(f"{scenario.name} ({scenario.strategy}): {args.patients} patients, seed {args.seed}")
     print(f"{'milestone':<32}{'reached':>9}{'median y':>10}{'5 y %':>8}{'10 y %':>8}{'15 y %':>8}")
     for r in summary.itertuples():
@@ -62,5 +80,4 @@ def _print_run_summary(scenario, args, summary, out: Path) -> None:
             f"{r.description:<32}{r.n_reached:>9}{median:>10}{r.pct_5y:>8.1f}{r.pct_10y:>8.1f}{r.pct_15y:>8.1f}"
         )
     print("Times are years from the first symptom; % are Kaplan–Meier cumulative incidences, death censored.")
-    extra = ", events.csv, courses.csv" if args.events else ""
-    print(f"Wrote {out}/patients.csv, summary.csv, metadata.json{extra}")
+    print(f"Wrote {out}/{', '.join([files[0], 'summary.csv', 'metadata.json', *files[1:]])}")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.cli.common import positive_int, seed_option, workers_option
+from sim.cli.common import executor_from_args, positive_int, seed_option, workers_option
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,9 +50,15 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         check_output_dir(out, getattr(args, "force", False))  # before the run, not after minutes of work
     t0 = time.perf_counter()
-    result = simulate_trial(
-        trial, replicates=args.replicates, seed=args.seed, workers=args.workers, progress=True
-    )
+    with executor_from_args(args) as executor:
+        result = simulate_trial(
+            trial,
+            replicates=args.replicates,
+            seed=args.seed,
+            workers=args.workers,
+            progress=True,
+            executor=executor,
+        )
     elapsed = time.perf_counter() - t0
     print_summary(result.summary, trial, args.replicates, args.seed, elapsed)
     if out is not None:

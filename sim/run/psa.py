@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -37,6 +36,8 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.random import parameter_generator
+from sim.run.executors import ExecutorLike, ordered_results
+from sim.run.progress import progress_bar
 from sim.run.runner import SimulationResult, simulate
 from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
@@ -267,21 +268,15 @@ def summarise_arm(patients: pd.DataFrame) -> dict[str, float]:
     return row
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(scenarios: list[Scenario], n_patients: int, seed: int) -> None:
-    _WORKER.update(scenarios=scenarios, n_patients=n_patients, seed=seed)
-
-
-def _run_job(job: CohortJob) -> list[dict[str, float]]:
-    scenarios = _WORKER["scenarios"]
+def _run_job(shared: tuple, job: CohortJob) -> list[dict[str, float]]:
+    """A task of :func:`run_cohorts`: every strategy of one job, summarised."""
+    scenarios, n_patients, seed = shared
     rows = []
     for scenario, overrides in zip(scenarios, job.overrides, strict=True):
         result = simulate(
             scenario,
-            n_patients=_WORKER["n_patients"],
-            seed=_WORKER["seed"],
+            n_patients=n_patients,
+            seed=seed,
             workers=1,
             draw=job.draw,
             overrides=overrides or None,
@@ -298,21 +293,21 @@ def run_cohorts(
     workers: int = 1,
     progress: bool = False,
     unit: str = "run",
+    executor: ExecutorLike = None,
 ) -> pd.DataFrame:
     """Run every strategy for each job (a draw key and per-strategy overrides), on a process pool.
 
     The engine of :func:`run_psa` and of :mod:`analysis.dsa`. Overrides are not checked here (see
-    :func:`check_overrides`).
+    :func:`check_overrides`). ``executor`` (a ``concurrent.futures.Executor`` or a
+    ``dask.distributed.Client``) runs the jobs instead of ``workers`` local processes.
 
     Returns
     -------
     pandas.DataFrame
         ``job`` (index in ``jobs``), ``draw``, ``strategy``, ``n_patients`` and, for each measure of
         :data:`PSA_MEASURES`, the cohort mean and its Monte Carlo standard error (``<measure>_se``). One row
-        per job × strategy, in job then strategy order, whatever the number of workers.
+        per job × strategy, in job then strategy order, whatever the number of workers or the executor.
     """
-    from tqdm.auto import tqdm
-
     items = as_scenario_list(scenarios)
     n_patients = _check_positive_int("n_patients", n_patients)
     seed = _check_seed(seed)
@@ -322,28 +317,12 @@ def run_cohorts(
             raise ValueError(
                 f"each job needs overrides for {len(items)} strategies, got {len(job.overrides)}"
             )
-    bar = tqdm(total=len(jobs), unit=unit, disable=not progress, delay=1.0, leave=False)
     results: list[list[dict[str, float]]] = []
-    try:
-        if workers == 1 or len(jobs) <= 1:
-            _init_worker(items, n_patients, seed)
-            try:
-                for job in jobs:
-                    results.append(_run_job(job))
-                    bar.update(1)
-            finally:
-                _WORKER.clear()
-        else:
-            with ProcessPoolExecutor(
-                max_workers=min(workers, len(jobs)),
-                initializer=_init_worker,
-                initargs=(items, n_patients, seed),
-            ) as pool:
-                for rows in pool.map(_run_job, jobs, chunksize=1):
-                    results.append(rows)
-                    bar.update(1)
-    finally:
-        bar.close()
+    shared = (items, n_patients, seed)
+    with progress_bar(len(jobs), unit, progress, delay=1.0) as bar:
+        for rows in ordered_results(_run_job, list(jobs), shared, executor=executor, workers=workers):
+            results.append(rows)
+            bar.update(1)
     records = []
     for k, (job, rows) in enumerate(zip(jobs, results, strict=True)):
         for scenario, row in zip(items, rows, strict=True):
@@ -362,6 +341,7 @@ def run_psa(
     progress: bool = False,
     *,
     shared_cohort: bool = False,
+    executor: ExecutorLike = None,
 ) -> pd.DataFrame:
     """Probabilistic sensitivity analysis of one or more strategies on common random numbers.
 
@@ -382,6 +362,8 @@ def run_psa(
     shared_cohort : bool
         If True every draw simulates the base-case patients (``draw=0`` streams) so that only the
         parameters vary between draws; by default each draw has its own patients (``draw=d``).
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the draws there instead of on ``workers`` local processes; the table is identical.
 
     Returns
     -------
@@ -420,7 +402,7 @@ def run_psa(
             check_overrides(scenario, ov, f"PSA draw {d}")
             overrides.append(ov)
         jobs.append(CohortJob(0 if shared_cohort else d, tuple(overrides)))
-    out = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="draw")
+    out = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="draw", executor=executor)
     out["draw"] = out["job"] + 1
     out = out.drop(columns="job")
     out = pd.concat([out, draws[param_columns].reset_index(drop=True)], axis=1)
@@ -447,8 +429,8 @@ def psa_attrs(
 # --------------------------------------------------------------------------------------------- base case
 
 
-def _simulate_one(args: tuple) -> SimulationResult:
-    scenario, n_patients, seed, keep_events = args
+def _simulate_one(shared: tuple, scenario: Scenario) -> SimulationResult:
+    n_patients, seed, keep_events = shared
     return simulate(scenario, n_patients=n_patients, seed=seed, workers=1, keep_events=keep_events)
 
 
@@ -459,31 +441,21 @@ def simulate_strategies(
     workers: int = 1,
     keep_events: bool = False,
     progress: bool = False,
+    executor: ExecutorLike = None,
 ) -> list[SimulationResult]:
     """The base case (``draw=0``) of every strategy on the same patients, strategies run in parallel.
 
     Row ``i`` of every result's ``patients`` is the same patient (common random numbers). Results do not
-    depend on ``workers``.
+    depend on ``workers`` or on ``executor`` (a ``concurrent.futures.Executor`` or a Dask client).
     """
-    from tqdm.auto import tqdm
-
     items = as_scenario_list(scenarios)
     n_patients = _check_positive_int("n_patients", n_patients)
     seed = _check_seed(seed)
     workers = _check_positive_int("workers", workers)
-    tasks = [(s, n_patients, seed, keep_events) for s in items]
-    bar = tqdm(total=len(tasks), unit="strategy", disable=not progress, delay=1.0, leave=False)
     out: list[SimulationResult] = []
-    try:
-        if workers == 1 or len(tasks) == 1:
-            for task in tasks:
-                out.append(_simulate_one(task))
-                bar.update(1)
-        else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
-                for result in pool.map(_simulate_one, tasks):
-                    out.append(result)
-                    bar.update(1)
-    finally:
-        bar.close()
+    shared = (n_patients, seed, keep_events)
+    with progress_bar(len(items), "strategies", progress, delay=1.0) as bar:
+        for result in ordered_results(_simulate_one, items, shared, executor=executor, workers=workers):
+            out.append(result)
+            bar.update(1)
     return out

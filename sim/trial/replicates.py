@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,8 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.random import PURPOSES, generator
+from sim.run.executors import executor_slots, ordered_results
+from sim.run.progress import progress_bar
 from sim.run.runner import simulate, versions
 from sim.trial.design import MAX_SCREENED_PER_PATIENT, eligible_entry, has_entry_rules
 from sim.trial.loading import Trial, load_trial
@@ -149,8 +150,8 @@ def run_replicate(trial: Trial, seed: int, replicate: int) -> tuple[list[tuple],
     return rows, baseline
 
 
-def _run_chunk(args: tuple[Trial, int, list[int]]) -> tuple[list[tuple], list[dict]]:
-    trial, seed, replicates = args
+def _run_chunk(shared: tuple[Trial, int], replicates: list[int]) -> tuple[list[tuple], list[dict]]:
+    trial, seed = shared
     rows: list[tuple] = []
     base: list[dict] = []
     for r in replicates:
@@ -187,6 +188,7 @@ def simulate_trial(
     seed: int = 1,
     workers: int = 1,
     progress: bool = False,
+    executor: Any = None,
 ) -> TrialResult:
     """Simulate a randomised trial ``replicates`` times and summarise its power.
 
@@ -201,7 +203,9 @@ def simulate_trial(
     workers : int
         Processes over replicates; the results do not depend on it.
     progress : bool
-        Show a progress bar.
+        Show a progress bar (on a terminal only).
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the replicates there instead of on ``workers`` local processes; results are identical.
 
     Returns
     -------
@@ -215,31 +219,22 @@ def simulate_trial(
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    from tqdm.auto import tqdm
-
     reps = list(range(int(replicates)))
     rows: list[tuple] = []
     base: list[dict] = []
-    bar = tqdm(total=len(reps), unit="replicate", delay=2.0, disable=not progress, leave=False)
-    try:
-        if workers == 1 or len(reps) == 1:
-            for r in reps:
-                a, b = run_replicate(trial, int(seed), r)
-                rows.extend(a)
-                base.extend(b)
-                bar.update(1)
-        else:
-            size = max(1, min(10, math.ceil(len(reps) / (workers * 4))))
-            chunks = [reps[i : i + size] for i in range(0, len(reps), size)]
-            with ProcessPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
-                for (a, b), chunk in zip(
-                    pool.map(_run_chunk, [(trial, int(seed), c) for c in chunks]), chunks, strict=True
-                ):
-                    rows.extend(a)
-                    base.extend(b)
-                    bar.update(len(chunk))
-    finally:
-        bar.close()
+    slots = executor_slots(executor, workers)
+    serial = executor is None and workers == 1
+    size = 1 if serial else max(1, min(10, math.ceil(len(reps) / (slots * 4))))
+    chunks = [reps[i : i + size] for i in range(0, len(reps), size)]
+    with progress_bar(len(reps), "replicates", progress) as bar:
+        for (a, b), chunk in zip(
+            ordered_results(_run_chunk, chunks, (trial, int(seed)), executor=executor, workers=workers),
+            chunks,
+            strict=True,
+        ):
+            rows.extend(a)
+            base.extend(b)
+            bar.update(len(chunk))
     table = pd.DataFrame(rows, columns=list(REPLICATE_COLUMNS))
     summary = summarise(table, trial)
     metadata = {

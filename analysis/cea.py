@@ -8,6 +8,7 @@ draw x strategy) and derives the usual health-economic quantities:
   following the conventions of ``calculate_icers`` in the R package *dampack*;
 * :func:`net_monetary_benefit` -- NMB = effect * wtp - cost;
 * :func:`ceac`, :func:`ceaf`, :func:`evpi`, :func:`ce_plane` -- PSA summaries;
+* :func:`evppi` -- partial EVPI by regression (:mod:`analysis.evppi`);
 * :func:`mean_with_se`, :func:`paired_difference` -- Monte Carlo error helpers.
 
 Conventions shared by the PSA functions
@@ -29,12 +30,16 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .evppi import evppi
+from .psa_input import as_wtp_array, finite_column, no_missing_labels, psa_matrices, require_columns
+
 __all__ = [
     "icers",
     "net_monetary_benefit",
     "ceac",
     "ceaf",
     "evpi",
+    "evppi",
     "ce_plane",
     "mean_with_se",
     "paired_difference",
@@ -67,50 +72,6 @@ _OUTPUT_COLUMNS = ("inc_cost", "inc_effect", "icer", "status", "note")
 
 # Relative tolerance under which two net monetary benefits count as tied (see module docstring).
 _NMB_TIE_RTOL = 1e-12
-
-
-# ----------------------------------------------------------------------------------------------
-# Input validation helpers
-# ----------------------------------------------------------------------------------------------
-
-
-def _require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} is missing required column(s) {missing}; has {list(frame.columns)}")
-    if frame.empty:
-        raise ValueError(f"{what} is empty: at least one row is required")
-
-
-def _finite_column(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
-    """Return ``frame[column]`` as a float array, raising if it is non-numeric or non-finite."""
-    try:
-        values = pd.to_numeric(frame[column], errors="raise").to_numpy(dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what}: column {column!r} must be numeric ({exc})") from exc
-    bad = ~np.isfinite(values)
-    if bad.any():
-        rows = list(frame.index[bad][:5])
-        raise ValueError(f"{what}: column {column!r} has non-finite values (NaN or inf) at rows {rows}")
-    return values
-
-
-def _no_missing_labels(frame: pd.DataFrame, column: str, what: str) -> None:
-    if frame[column].isna().any():
-        raise ValueError(f"{what}: column {column!r} has missing values")
-
-
-def _as_wtp_array(wtp: float | Sequence[float] | np.ndarray) -> np.ndarray:
-    values = np.atleast_1d(np.asarray(wtp, dtype=float))
-    if values.ndim != 1:
-        raise ValueError(f"wtp must be a scalar or a 1-D sequence, got shape {np.shape(wtp)}")
-    if values.size == 0:
-        raise ValueError("wtp must contain at least one value")
-    if not np.all(np.isfinite(values)):
-        raise ValueError("wtp values must be finite")
-    return values
 
 
 # ----------------------------------------------------------------------------------------------
@@ -177,16 +138,16 @@ def icers(
         duplicated strategy names, or when a column name clashes with an output column.
     """
     what = "icers()"
-    _require_columns(frame, [strategy, cost, effect], what)
+    require_columns(frame, [strategy, cost, effect], what)
     clash = [c for c in (strategy, cost, effect) if c in _OUTPUT_COLUMNS]
     if clash:
         raise ValueError(f"{what}: input column name(s) {clash} clash with output columns {_OUTPUT_COLUMNS}")
-    _no_missing_labels(frame, strategy, what)
+    no_missing_labels(frame, strategy, what)
     dup = frame[strategy][frame[strategy].duplicated()].tolist()
     if dup:
         raise ValueError(f"{what}: duplicate strategy names {dup}")
-    c = _finite_column(frame, cost, what)
-    e = _finite_column(frame, effect, what)
+    c = finite_column(frame, cost, what)
+    e = finite_column(frame, effect, what)
     names = frame[strategy].astype(str).to_numpy()
 
     # Sort by cost, then decreasing effect, then name (deterministic tie-break for identical rows).
@@ -276,13 +237,13 @@ def net_monetary_benefit(
         On missing columns, an empty frame, non-finite costs/effects or non-finite WTP values.
     """
     what = "net_monetary_benefit()"
-    _require_columns(frame, [cost, effect], what)
-    c = _finite_column(frame, cost, what)
-    e = _finite_column(frame, effect, what)
+    require_columns(frame, [cost, effect], what)
+    c = finite_column(frame, cost, what)
+    e = finite_column(frame, effect, what)
     if np.ndim(wtp) == 0:
-        w = float(_as_wtp_array(wtp)[0])
+        w = float(as_wtp_array(wtp)[0])
         return pd.Series(e * w - c, index=frame.index, name="nmb")
-    ws = _as_wtp_array(wtp)
+    ws = as_wtp_array(wtp)
     base = frame.drop(columns=[col for col in ("wtp", "nmb") if col in frame.columns])
     pieces = [base.assign(wtp=w, nmb=e * w - c) for w in ws]
     return pd.concat(pieces, ignore_index=True)
@@ -291,42 +252,6 @@ def net_monetary_benefit(
 # ----------------------------------------------------------------------------------------------
 # Probabilistic sensitivity analysis
 # ----------------------------------------------------------------------------------------------
-
-
-def _psa_matrices(
-    psa: pd.DataFrame, draw: str, strategy: str, cost: str, effect: str, what: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Validate a long PSA table and pivot it to draws x strategies cost and effect matrices.
-
-    Returns ``(draw_labels, strategy_labels, costs, effects)``; labels are in first-appearance order.
-    """
-    _require_columns(psa, [draw, strategy, cost, effect], what)
-    _no_missing_labels(psa, draw, what)
-    _no_missing_labels(psa, strategy, what)
-    c = _finite_column(psa, cost, what)
-    e = _finite_column(psa, effect, what)
-    dup = psa.duplicated(subset=[draw, strategy])
-    if dup.any():
-        examples = psa.loc[dup, [draw, strategy]].head(5).to_records(index=False).tolist()
-        raise ValueError(f"{what}: duplicate (draw, strategy) rows, e.g. {examples}")
-    d_codes, d_labels = pd.factorize(psa[draw], sort=False)
-    s_codes, s_labels = pd.factorize(psa[strategy], sort=False)
-    n_d, n_s = len(d_labels), len(s_labels)
-    if len(psa) != n_d * n_s:
-        present = np.zeros((n_d, n_s), dtype=bool)
-        present[d_codes, s_codes] = True
-        missing_d, missing_s = np.nonzero(~present)
-        examples = [(d_labels[i], s_labels[j]) for i, j in zip(missing_d[:5], missing_s[:5], strict=True)]
-        raise ValueError(
-            f"{what}: unbalanced PSA table: every draw must contain every strategy "
-            f"({n_d} draws x {n_s} strategies expected {n_d * n_s} rows, got {len(psa)}); "
-            f"missing (draw, strategy) e.g. {examples}"
-        )
-    costs = np.empty((n_d, n_s))
-    effects = np.empty((n_d, n_s))
-    costs[d_codes, s_codes] = c
-    effects[d_codes, s_codes] = e
-    return np.asarray(d_labels, dtype=object), np.asarray(s_labels, dtype=object), costs, effects
 
 
 def _psa_summary(
@@ -403,8 +328,8 @@ def ceac(
     curves summing to 1 and treats identical strategies symmetrically, instead of crediting whichever
     happens to come first.
     """
-    _, strategies, costs, effects = _psa_matrices(psa, draw, strategy, cost, effect, "ceac()")
-    wtps = _as_wtp_array(wtp)
+    _, strategies, costs, effects = psa_matrices(psa, draw, strategy, cost, effect, "ceac()")
+    wtps = as_wtp_array(wtp)
     prob, *_ = _psa_summary(costs, effects, wtps)
     return pd.DataFrame(
         {
@@ -442,8 +367,8 @@ def ceaf(
     --------
     ceac : parameters and tie conventions.
     """
-    _, strategies, costs, effects = _psa_matrices(psa, draw, strategy, cost, effect, "ceaf()")
-    wtps = _as_wtp_array(wtp)
+    _, strategies, costs, effects = psa_matrices(psa, draw, strategy, cost, effect, "ceaf()")
+    wtps = as_wtp_array(wtp)
     prob, enmb, best, _, _ = _psa_summary(costs, effects, wtps)
     rows = np.arange(wtps.size)
     return pd.DataFrame(
@@ -487,8 +412,8 @@ def evpi(
     the plug-in EVPI slightly upward in small PSAs), so treat it as a lower bound on the total MC error
     when expected NMBs of the leading strategies are close. It is NaN with a single draw.
     """
-    _, _, costs, effects = _psa_matrices(psa, draw, strategy, cost, effect, "evpi()")
-    wtps = _as_wtp_array(wtp)
+    _, _, costs, effects = psa_matrices(psa, draw, strategy, cost, effect, "evpi()")
+    wtps = as_wtp_array(wtp)
     _, _, _, evpi_val, evpi_se = _psa_summary(costs, effects, wtps)
     return pd.DataFrame({"wtp": wtps, "evpi": evpi_val, "se": evpi_se})
 
@@ -521,7 +446,7 @@ def ce_plane(
         scatter on the CE plane is meant to show.
     """
     what = "ce_plane()"
-    draws, strategies, costs, effects = _psa_matrices(psa, draw, strategy, cost, effect, what)
+    draws, strategies, costs, effects = psa_matrices(psa, draw, strategy, cost, effect, what)
     matches = np.flatnonzero(strategies == reference)
     if matches.size == 0:
         raise ValueError(f"{what}: reference strategy {reference!r} not found; have {list(strategies)}")

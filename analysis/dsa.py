@@ -5,9 +5,10 @@ Every run uses the same seed and the base-case patient streams (``draw=0``), so 
 every run and every arm (common random numbers): an outcome moves only because the parameter moved, and the
 curves are smooth instead of noisy.
 
-* **Range of a parameter**: the central ``level`` (default 95%) interval of its PSA distribution, i.e. the
-  2.5th and 97.5th percentiles; ``low``/``high`` for a uniform. Fixed parameters have no range and are not
-  varied.
+* **Range of a parameter**, one convention for every distribution: the central ``level`` (default 95%)
+  interval of its PSA distribution, i.e. its 2.5th and 97.5th percentiles (for a uniform on ``[a, b]``:
+  ``a + 0.025 (b − a)`` to ``b − 0.025 (b − a)``, not the whole range). Fixed parameters have no range and are
+  not varied.
 * **Outcome**: the incremental net monetary benefit ``INMB = wtp × ΔQALYs − Δcost`` of ``alternative`` vs
   ``reference`` (discounted; the default, well defined everywhere), or the ICER ``Δcost / ΔQALYs`` (NaN when
   ``ΔQALYs`` is 0).
@@ -41,13 +42,12 @@ OUTCOMES = ("inmb", "icer")
 def parameter_range(param: Param, level: float = 0.95) -> tuple[float, float]:
     """The low and high value of a parameter for deterministic sensitivity analysis.
 
-    The ``(1 − level) / 2`` and ``(1 + level) / 2`` quantiles of its PSA distribution; ``low``/``high`` for a
-    uniform; ``(value, value)`` for a fixed parameter.
+    The ``(1 − level) / 2`` and ``(1 + level) / 2`` quantiles of its PSA distribution, whatever the
+    distribution (uniforms included, so that every parameter swings over the same probability);
+    ``(value, value)`` for a fixed parameter.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    if param.dist == "uniform":
-        return (float(param.low), float(param.high))
     dist = frozen_distribution(param)
     if dist is None:
         return (param.value, param.value)

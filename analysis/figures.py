@@ -2,12 +2,17 @@
 
 No function here runs a simulation. Figures are built with the object-oriented interface
 (:class:`matplotlib.figure.Figure` on an Agg canvas, never ``pyplot``), so they need no display, leave no
-global state and can be saved with ``fig.savefig("x.png")``; seaborn supplies the style and palette.
+global state and can be saved with ``fig.savefig("x.png")``; :mod:`analysis.figure_style` supplies the
+style, and the colour, dash pattern and marker that tell strategies apart.
+
+The Kaplan–Meier curves stop where fewer than :data:`analysis.survival.MIN_AT_RISK` patients remain at risk
+(marked with a bar), death is censored (said on the axis), and a curve identical to another is drawn with
+staggered markers and says so in the legend (:mod:`analysis.km_drawing`).
 
 =======================  ====================================================================================
 function                 input
 =======================  ====================================================================================
-disability_figure        ``result.patients`` of one or more strategies (concatenated): mRS >= 3 incidence
+disability_figure        ``result.patients`` of one or more strategies (concatenated): mRS ≥ 3 incidence
 survival_figure          the same: % alive (Kaplan–Meier)
 outcome_curves_figure    the same: both panels
 ce_plane_figure          :func:`analysis.cea.ce_plane` (one point per draw and strategy)
@@ -20,18 +25,22 @@ two_way_figure           :func:`analysis.dsa.two_way`
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from .survival import cumulative_incidence
+from .figure_style import line_looks
+from .figure_style import new_figure as _figure
+from .figure_style import palette as _palette
+from .figure_style import style as _style
+from .km_drawing import draw_curves, legend_extras
+from .occupancy import occupancy_grid
+from .survival import MIN_AT_RISK, incidence_curves
 
 __all__ = [
     "ce_plane_figure",
@@ -44,25 +53,8 @@ __all__ = [
     "two_way_figure",
 ]
 
-STYLE = "whitegrid"
-
-
-@contextlib.contextmanager
-def _style() -> Iterator[None]:
-    with sns.axes_style(STYLE), sns.plotting_context("notebook", font_scale=0.9):
-        yield
-
-
-def _figure(ncols: int = 1, width: float = 6.4, height: float = 4.4) -> tuple[Figure, list[Axes]]:
-    fig = Figure(figsize=(width * ncols, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = [fig.add_subplot(1, ncols, k + 1) for k in range(ncols)]
-    return fig, axes
-
-
-def _palette(names: Sequence[str]) -> dict[str, tuple]:
-    colours = sns.color_palette("colorblind", max(len(names), 1))
-    return {name: colours[k % len(colours)] for k, name in enumerate(names)}
+DISABILITY_LABEL = "disabled (mRS ≥ 3), cumulative %\n(Kaplan–Meier; death censored)"
+SURVIVAL_LABEL = "alive, % (Kaplan–Meier;\ncensored at the end of follow-up)"
 
 
 def _strategies(frame: pd.DataFrame, column: str = "strategy") -> list[str]:
@@ -78,38 +70,50 @@ def _money_formatter(currency: str) -> FuncFormatter:
     return FuncFormatter(lambda x, _pos: f"{prefix}{x:,.0f}")
 
 
-def _default_grid(patients: pd.DataFrame, horizon: float) -> np.ndarray:
-    if np.isfinite(horizon):
-        end = float(horizon)
-    else:
-        times = patients.filter(regex=r"^t_").to_numpy(dtype=float)
-        end = float(np.nanmax(times)) if np.isfinite(times).any() else 30.0
-    return np.linspace(0.0, max(end, 1e-9), 121)
-
-
 # --------------------------------------------------------------------------------------------- curves
 
 
-def _curves(ax: Axes, patients: pd.DataFrame, column: str, horizon: float, grid, survival: bool) -> None:
+def _curves(
+    ax: Axes,
+    patients: pd.DataFrame,
+    column: str,
+    horizon: float,
+    grid,
+    survival: bool,
+    min_at_risk: int,
+) -> bool:
+    """Draw one Kaplan–Meier curve per strategy; returns whether any was cut short."""
     names = _strategies(patients)
-    colours = _palette(names)
-    grid = _default_grid(patients, horizon) if grid is None else np.asarray(grid, dtype=float)
-    for name in names:
-        group = patients[patients["strategy"] == name]
-        curve = cumulative_incidence(group, column, grid, horizon)
-        y, low, high = curve["percent"], curve["low"], curve["high"]
-        if survival:
-            y, low, high = 100.0 - y, 100.0 - high, 100.0 - low
-        ax.step(curve["years"], y, where="post", color=colours[name], label=name, linewidth=1.6)
-        ax.fill_between(curve["years"], low, high, step="post", color=colours[name], alpha=0.15, linewidth=0)
+    grid = occupancy_grid(patients, horizon, min_alive=min_at_risk) if grid is None else np.asarray(grid)
+    grid = np.asarray(grid, dtype=float)
+    curves = incidence_curves(patients, [column], grid, horizon, min_at_risk)
+    end = float(min(grid[-1], horizon))
+    cut, _twins = draw_curves(ax, curves, "strategy", names, line_looks(names), {}, end, survival=survival)
     ax.set_xlabel("years since first symptom")
+    ax.set_xlim(0, end)
     ax.yaxis.set_major_formatter(PercentFormatter(100))
     ax.set_ylim(0, 100)
-    ax.legend(fontsize="small", frameon=False)
+    return any(cut.values())
+
+
+def _legend_below(fig: Figure, ax: Axes, any_cut: bool, min_at_risk: int) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    extras = legend_extras(True, any_cut, min_at_risk)
+    fig.legend(
+        handles + extras,
+        labels + [h.get_label() for h in extras],
+        loc="outside lower center",
+        ncols=min(3, len(handles) + len(extras)),
+        fontsize="small",
+        frameon=False,
+    )
 
 
 def disability_figure(
-    patients: pd.DataFrame, horizon: float = np.inf, grid: Sequence[float] | None = None
+    patients: pd.DataFrame,
+    horizon: float = np.inf,
+    grid: Sequence[float] | None = None,
+    min_at_risk: int = MIN_AT_RISK,
 ) -> Figure:
     """Kaplan–Meier cumulative incidence of disability (modified Rankin >= 3) by strategy, death censored,
     with its 95% confidence band (Greenwood, log-log; :func:`analysis.survival.cumulative_incidence`).
@@ -122,41 +126,54 @@ def disability_figure(
     horizon : float
         The run's horizon in years (``inf`` for lifetime), for censoring (:mod:`analysis.survival`).
     grid : sequence of float, optional
-        Years at which to evaluate the curves (default: 121 points up to the horizon).
+        Years at which to evaluate the curves (default: 121 points up to the horizon, or for a lifetime
+        horizon up to when fewer than ``min_at_risk`` patients of a strategy are alive).
+    min_at_risk : int
+        Each curve stops where fewer patients than this remain at risk
+        (:data:`analysis.survival.MIN_AT_RISK`).
     """
     with _style():
-        fig, (ax,) = _figure()
-        _curves(ax, patients, "t_disabled", horizon, grid, survival=False)
-        ax.set_ylabel("disabled (mRS ≥ 3), cumulative %")
+        fig, (ax,) = _figure(width=7.0, height=4.8)
+        cut = _curves(ax, patients, "t_disabled", horizon, grid, False, min_at_risk)
+        ax.set_ylabel(DISABILITY_LABEL)
         ax.set_title("Disability by strategy")
+        _legend_below(fig, ax, cut, min_at_risk)
     return fig
 
 
 def survival_figure(
-    patients: pd.DataFrame, horizon: float = np.inf, grid: Sequence[float] | None = None
+    patients: pd.DataFrame,
+    horizon: float = np.inf,
+    grid: Sequence[float] | None = None,
+    min_at_risk: int = MIN_AT_RISK,
 ) -> Figure:
     """Kaplan–Meier survival (% alive) since the first symptom, by strategy (same input as
     :func:`disability_figure`)."""
     with _style():
-        fig, (ax,) = _figure()
-        _curves(ax, patients, "t_death", horizon, grid, survival=True)
-        ax.set_ylabel("alive, %")
+        fig, (ax,) = _figure(width=7.0, height=4.8)
+        cut = _curves(ax, patients, "t_death", horizon, grid, True, min_at_risk)
+        ax.set_ylabel(SURVIVAL_LABEL)
         ax.set_title("Survival by strategy")
+        _legend_below(fig, ax, cut, min_at_risk)
     return fig
 
 
 def outcome_curves_figure(
-    patients: pd.DataFrame, horizon: float = np.inf, grid: Sequence[float] | None = None
+    patients: pd.DataFrame,
+    horizon: float = np.inf,
+    grid: Sequence[float] | None = None,
+    min_at_risk: int = MIN_AT_RISK,
 ) -> Figure:
-    """Disability (mRS >= 3) and survival side by side (see :func:`disability_figure`)."""
+    """Disability (mRS >= 3) and survival side by side, one legend below (see :func:`disability_figure`)."""
     with _style():
-        fig, (left, right) = _figure(ncols=2)
-        _curves(left, patients, "t_disabled", horizon, grid, survival=False)
-        left.set_ylabel("disabled (mRS ≥ 3), cumulative %")
+        fig, (left, right) = _figure(ncols=2, width=6.2, height=4.8)
+        cut = _curves(left, patients, "t_disabled", horizon, grid, False, min_at_risk)
+        left.set_ylabel(DISABILITY_LABEL)
         left.set_title("Disability")
-        _curves(right, patients, "t_death", horizon, grid, survival=True)
-        right.set_ylabel("alive, %")
+        cut = _curves(right, patients, "t_death", horizon, grid, True, min_at_risk) or cut
+        right.set_ylabel(SURVIVAL_LABEL)
         right.set_title("Survival")
+        _legend_below(fig, left, cut, min_at_risk)
     return fig
 
 

@@ -64,3 +64,80 @@ def km_curve(
     """Cumulative incidence (%) on a grid, for figures: ``years, percent``."""
     grid = np.linspace(0, 30, 121) if grid is None else np.asarray(grid)
     return cumulative_incidence(patients, column, grid, horizon)[["years", "percent"]]
+
+
+#: Kaplan–Meier curves in figures stop at the last time at which at least this many patients remain at
+#: risk: beyond it each further event moves the curve by 5 percentage points or more, and the Greenwood
+#: band no longer describes the uncertainty honestly.
+MIN_AT_RISK = 20
+
+
+def observed_times(patients: pd.DataFrame, column: str, horizon: float = np.inf) -> np.ndarray:
+    """Each patient's time under observation for ``column``: the event, else death or end of follow-up."""
+    event_time = patients[column].to_numpy(dtype=float)
+    return np.where(np.isnan(event_time), censoring_times(patients, horizon), event_time)
+
+
+def number_at_risk(
+    patients: pd.DataFrame, column: str, years: Sequence[float], horizon: float = np.inf
+) -> np.ndarray:
+    """Patients still at risk of ``column`` just before each of ``years``: neither the event yet, nor death,
+    nor the end of follow-up."""
+    observed = np.sort(observed_times(patients, column, horizon))
+    years = np.asarray(years, dtype=float)
+    return len(observed) - np.searchsorted(observed, years, side="left")
+
+
+def incidence_curves(
+    patients: pd.DataFrame,
+    columns: Sequence[str],
+    years: Sequence[float],
+    horizon: float = np.inf,
+    min_at_risk: int = MIN_AT_RISK,
+    by: str = "strategy",
+) -> pd.DataFrame:
+    """Kaplan–Meier cumulative incidence of several milestones, per group, cut where the data are thin.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        ``result.patients`` of one or more strategies (``by`` names the group column).
+    columns : sequence of str
+        Milestone time columns (``t_*``), death censored (:func:`cumulative_incidence`).
+    years : sequence of float
+        Evaluation times, years since the first symptom.
+    horizon : float
+        The run's horizon; no point beyond it is returned.
+    min_at_risk : int
+        A point is returned only while at least this many patients remain at risk (:data:`MIN_AT_RISK`).
+    by : str
+        The grouping column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``strategy, milestone, years, percent, low, high, at_risk`` (the group column keeps its name ``by``),
+        one row per kept point, in the order of the groups, then ``columns``, then ``years``.
+    """
+    if min_at_risk < 1:
+        raise ValueError(f"min_at_risk must be >= 1, got {min_at_risk}")
+    years = np.asarray(years, dtype=float)
+    years = years[years <= horizon]
+    frames = []
+    for name, group in patients.groupby(by, sort=False):
+        for column in columns:
+            if column not in group.columns:
+                raise ValueError(f"no column '{column}' in the patients frame")
+            at_risk = number_at_risk(group, column, years, horizon)
+            keep = at_risk >= min_at_risk
+            if not keep.any():
+                continue
+            curve = cumulative_incidence(group, column, years[keep], horizon)
+            curve.insert(0, "milestone", column)
+            curve.insert(0, by, name)
+            curve["at_risk"] = at_risk[keep]
+            frames.append(curve)
+    columns_out = [by, "milestone", "years", "percent", "low", "high", "at_risk"]
+    if not frames:
+        return pd.DataFrame(columns=columns_out)
+    return pd.concat(frames, ignore_index=True)[columns_out]

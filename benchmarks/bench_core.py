@@ -2,7 +2,7 @@
 
     python benchmarks/bench_core.py [--patients N] [--repeats R] [--sample S] [--memory-sizes N ...]
 
-Measures, in one run (DESIGN §7):
+Measures, in one run (against the performance goals of benchmarks/README.md):
 
 (a) patient-lifetimes per second of the default scenario (``sim.simulate(..., workers=1)``, best of R);
 (b) SimPy events per patient: the number of calls to ``simpy.Environment.step`` (each call processes one
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio model / bare event rate   {ratio:10.1%}   goal >= {GOAL_EVENT_RATIO:.0%}")
     print(f"load average after the timed runs: {_load()}")
     verdict = "met" if lifetimes_per_s >= GOAL_LIFETIMES_PER_S and ratio >= GOAL_EVENT_RATIO else "NOT met"
-    print(f"DESIGN §7 goals: {verdict}")
+    print(f"performance goals: {verdict}")
 
     if args.memory_sizes:
         print()

@@ -7,6 +7,7 @@ Public interface (docs/model.md)::
     result = sim.simulate(scenario, n_patients=2000, seed=1, workers=1, keep_events=False)
     result.patients, result.events, result.paths, result.metadata
     sim.outcome_scales(result, times=[0, 5, 10])
+    sim.patient_story(scenario, patient_id=3, compare=[other])   # one patient, in plain words
 
 The package is built in floors, each importing only the floors below it:
 ``sim.cli`` (the command line) → :mod:`analysis` → ``sim.trial`` (simulated trials) → ``sim.run`` (runners,
@@ -22,6 +23,7 @@ from sim.run.psa import run_psa
 from sim.run.runner import SimulationResult, simulate
 from sim.run.trajectory import burden_at, outcome_scales
 from sim.scenario.loading import Scenario, default_scenario_path, load_scenario, scenario_from_dict
+from sim.story import PatientStory, patient_story
 from sim.trial import TrialResult, load_trial, simulate_trial
 
 try:
@@ -30,6 +32,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
+    "PatientStory",
     "Scenario",
     "ScenarioError",
     "SimulationError",
@@ -41,6 +44,7 @@ __all__ = [
     "load_scenario",
     "load_trial",
     "outcome_scales",
+    "patient_story",
     "run_psa",
     "scenario_from_dict",
     "simulate",

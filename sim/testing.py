@@ -21,9 +21,10 @@ Examples
 >>> from sim.testing import valid_scenarios
 >>> @given(valid_scenarios(max_changes=2))
 ... def test_disability_never_precedes_weakness(scenario):
-...     patients = sim.simulate(scenario, n_patients=100, seed=1).patients
+...     patients = sim.simulate(scenario, n_patients=20, seed=1).patients
 ...     both = patients[["t_weakness", "t_disabled"]].dropna()
 ...     assert (both["t_weakness"] <= both["t_disabled"]).all()
+>>> test_disability_never_precedes_weakness()  # 100 generated scenarios, Hypothesis's default settings
 """
 
 from __future__ import annotations
@@ -242,15 +243,13 @@ def _value_strategy(
     return _between(base_value - width, base_value + width, False, False)
 
 
-@st.composite
 def valid_scenarios(
-    draw: st.DrawFn,
     base: Scenario | None = None,
     max_changes: int = 3,
     paths: Sequence[str] | None = None,
     horizons: st.SearchStrategy | None = None,
     spread: float = 4.0,
-) -> Scenario:
+) -> st.SearchStrategy[Scenario]:
     """Valid scenarios: a base scenario with up to ``max_changes`` parameters and the horizon perturbed.
 
     Parameters
@@ -270,15 +269,34 @@ def valid_scenarios(
 
     Returns
     -------
-    Scenario
-        A validated scenario. A perturbed parameter is a fixed value with ``source = "hypothesis"``.
+    SearchStrategy of Scenario
+        Validated scenarios. A perturbed parameter is a fixed value with ``source = "hypothesis"``. The base
+        is loaded when the strategy is built, so that drawing stays fast (Hypothesis's health checks time
+        the draws).
     """
+    # The base is loaded and inspected once, when the strategy is built, not inside the first draw: loading
+    # and validating a scenario is far slower than drawing from it, and Hypothesis times its draws.
     base = base or _default_scenario()
     params = base.parameters()
     allowed = list(paths) if paths is not None else perturbable_parameters(base)
     unknown = sorted(set(allowed) - set(params))
     if unknown:
         raise ValueError(f"not parameters of {base.path}: {unknown}")
+    kinds = {path: parameter_kind(base, path) for path in allowed}
+    return _perturbed_scenarios(base, params, kinds, max_changes, horizons, spread)
+
+
+@st.composite
+def _perturbed_scenarios(
+    draw: st.DrawFn,
+    base: Scenario,
+    params: Mapping[str, Param],
+    kinds: Mapping[str, Kind | None],
+    max_changes: int,
+    horizons: st.SearchStrategy | None,
+    spread: float,
+) -> Scenario:
+    allowed = list(kinds)
     horizon = draw(horizons if horizons is not None else horizon_years())
     updates: dict[str, Any] = {}
     if horizon is not None:
@@ -289,7 +307,7 @@ def valid_scenarios(
         draw(st.lists(st.sampled_from(sorted(allowed)), max_size=max_changes, unique=True)) if allowed else []
     )
     for path in chosen:
-        kind = parameter_kind(base, path)
+        kind = kinds[path]
         if kind is None:
             continue
         values = _value_strategy(path, kind, params[path].value, current, lifetime, spread)

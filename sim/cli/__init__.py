@@ -23,6 +23,8 @@ COMMANDS = {
     "trial": "trial",
     "compare": "compare",
     "psa": "psa",
+    "patient": "patient",
+    "report": "report",
 }
 
 

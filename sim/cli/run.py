@@ -1,4 +1,4 @@
-"""``antimag run [SCENARIO]``: simulate a cohort and write its tables."""
+"""``antimag run [SCENARIO]``: simulate a cohort and write its tables and figures."""
 
 from __future__ import annotations
 
@@ -11,14 +11,25 @@ from sim.cli.common import (
     executor_from_args,
     load_scenario_or_default,
     output_options,
+    save_png,
     scenario_argument,
 )
+
+#: The cohort figures are drawn from at most this many patients (the first ids), so that a run of any size
+#: stays in flat memory; the tables always hold every patient.
+FIGURE_PATIENTS = 20_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``run`` on ``antimag``'s sub-parsers."""
     p = subparsers.add_parser(
-        "run", help="simulate a cohort and write patients.csv, summary.csv, metadata.json"
+        "run",
+        help="simulate a cohort and write patients.csv, summary.csv, metadata.json and the cohort's figures",
+        description="Simulate a cohort and write patients.csv, summary.csv, metadata.json, milestones.png "
+        "(cumulative incidence of each symptom milestone, Kaplan–Meier, death censored) and mrs.png (share "
+        "of the cohort at each modified Rankin level over time, the dead included). Tables are written "
+        f"block by block as the run goes (flat memory); the figures show the first {FIGURE_PATIENTS:,} "
+        "patients of larger runs.",
     )
     scenario_argument(p, optional=True)
     cohort_options(p, patients=2000)
@@ -39,10 +50,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """``antimag run [SCENARIO]``: blocks of patients are written as they finish (flat memory)."""
+    from analysis.cohort_course import cohort_course
     from analysis.summary import milestone_summary
     from sim.cli.common import UsageError
     from sim.run.output import atomic_output_dir
-    from sim.run.runner import horizon_of
+    from sim.run.runner import horizon_of, result_from_blocks
     from sim.run.streaming import stream_run
 
     scenario = load_scenario_or_default(args.scenario)
@@ -52,6 +64,13 @@ def run(args: argparse.Namespace) -> int:
         except ImportError:
             raise UsageError("--format parquet needs pyarrow: pip install 'antimag-sim[parquet]'") from None
     out = Path(args.out)
+    first_blocks: list = []
+    n_first = min(args.patients, FIGURE_PATIENTS)
+
+    def keep_for_figures(block) -> None:
+        if sum(b.n for b in first_blocks) < n_first:
+            first_blocks.append(block)
+
     with atomic_output_dir(out, force=args.force) as tmp, executor_from_args(args) as executor:
         streamed = stream_run(
             scenario,
@@ -63,9 +82,13 @@ def run(args: argparse.Namespace) -> int:
             fmt=args.format,
             progress=True,
             executor=executor,
+            on_block=keep_for_figures,
         )
         summary = milestone_summary(streamed.summary_patients, horizon_of(streamed.values))
         summary.to_csv(tmp / "summary.csv", index=False)
+        course = cohort_course(result_from_blocks(scenario, streamed.values, first_blocks, streamed.metadata))
+        save_png(course.incidence_figure(), tmp / "milestones.png")
+        save_png(course.occupancy_figure(), tmp / "mrs.png")
         (tmp / "metadata.json").write_text(json.dumps(streamed.metadata, indent=2, sort_keys=True) + "\n")
     _print_run_summary(scenario, args, summary, out, streamed.files)
     return 0
@@ -80,4 +103,7 @@ def _print_run_summary(scenario, args, summary, out: Path, files: list[str]) -> 
             f"{r.description:<32}{r.n_reached:>9}{median:>10}{r.pct_5y:>8.1f}{r.pct_10y:>8.1f}{r.pct_15y:>8.1f}"
         )
     print("Times are years from the first symptom; % are Kaplan–Meier cumulative incidences, death censored.")
-    print(f"Wrote {out}/{', '.join([files[0], 'summary.csv', 'metadata.json', *files[1:]])}")
+    if args.patients > FIGURE_PATIENTS:
+        print(f"The figures show the first {FIGURE_PATIENTS:,} patients; the tables hold all of them.")
+    names = [files[0], "summary.csv", "metadata.json", "milestones.png", "mrs.png", *files[1:]]
+    print(f"Wrote {out}/{', '.join(names)}")

@@ -43,7 +43,7 @@ DIAGNOSTIC_COSTS = {
 }
 MRS_EVENTS = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
 #: Events that can change the utility or the yearly care cost; every other event leaves spells whole, so a
-#: treatment that changes nothing adds no rounding either (TESTING.md B10).
+#: treatment that changes nothing adds no rounding either (invariant B10 of docs/invariants.md).
 STATE_EVENTS = frozenset(
     {*MRS_EVENTS, "mrs", "neuropathic_pain", "pain_relief", "malignancy", "bladder_cancer"}
 )

@@ -11,12 +11,12 @@ of thousands of processes). The processes wait exactly until the next thing that
   first; death (from any cause, including treatment harms) or the horizon ends the patient's simulation.
 
 Treatments act on the disease only through :meth:`Patient.apply_effect` (a rate multiplier while the
-effect lasts) and :meth:`Patient.reverse` (partial reversal of recent damage); strategies only start and
-stop treatments. A neutral treatment (multiplier 1, no reversal) changes nothing, not even the floating
-point rounding of crossing times.
+effect lasts) and :meth:`Patient.reverse` (partial reversal of the *reversible* damage, see
+:meth:`Patient.reversible_burden`); strategies only start and stop treatments. A neutral treatment
+(multiplier 1, no reversal) changes nothing, not even the floating point rounding of crossing times.
 
 Follow-up covers ``[0, horizon)``: an event at exactly the horizon is not recorded, and a patient alive at
-the horizon has no death time (documented rule, TESTING.md B17).
+the horizon has no death time (documented rule, invariant B17 of docs/invariants.md).
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ class Patient:
         "listened",
         "listener",
         "state",
+        "axonal_years",
+        "reversals",
     )
 
     def __init__(
@@ -112,6 +114,7 @@ class Patient:
         t_faster: float,
         faster_multiplier: float,
         thresholds: list[tuple[float, str, int]],
+        axonal_years: float = INF,
     ) -> None:
         if not (base_rate >= 0.0 and math.isfinite(base_rate)):
             raise SimulationError(
@@ -146,6 +149,8 @@ class Patient:
         self.listened: frozenset[str] = frozenset()
         self.listener: Callable[[Patient, str, str], None] | None = None
         self.state: dict = {}  # per-patient scratch space of treatments and strategies
+        self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
+        self.reversals: list[tuple[float, float]] = []  # (time, burden reversed) by treatments
 
     # ------------------------------------------------------------------ state
     @property
@@ -201,18 +206,42 @@ class Patient:
         self.rate_multiplier = product
         self._changed()
 
-    def reverse(self, fraction: float, window_years: float) -> float:
-        """Undo ``fraction`` of the burden gained over the last ``window_years``; returns the amount."""
+    def reversible_burden(self, t: float | None = None) -> float:
+        """The part of the damage that a treatment can still undo (demyelination not yet axonal loss).
+
+        Damage laid down at time ``s`` stays reversible with probability ``exp(-(t - s) / τ)`` (τ =
+        ``axonal_years``): demyelination turns into axonal loss over years, so the irreversible share grows
+        with disease duration. With the rate piecewise constant on the recorded segments this is exact:
+        ``R(t) = Σ_k rate_k · τ · (e^{-(t - end_k)/τ} - e^{-(t - start_k)/τ}) - Σ_j a_j · e^{-(t - t_j)/τ}``,
+        where ``a_j`` are earlier reversals; it is capped by the damage above onset. τ = inf: all of it.
+        """
+        t = self.env.now if t is None else t
+        damage = self.burden(t) - self.b0
+        tau = self.axonal_years
+        if tau == INF or damage <= 0.0:
+            return max(0.0, damage)
+        total = 0.0
+        segments = self.segments
+        for k, (t_start, _, rate) in enumerate(segments):
+            t_end = segments[k + 1][0] if k + 1 < len(segments) else t
+            if rate > 0.0 and t_end > t_start:
+                total += rate * tau * (math.exp(-(t - t_end) / tau) - math.exp(-(t - t_start) / tau))
+        for t_j, amount in self.reversals:
+            total -= amount * math.exp(-(t - t_j) / tau)
+        return min(max(0.0, total), damage)
+
+    def reverse(self, fraction: float) -> float:
+        """Undo ``fraction`` of the reversible damage (:meth:`reversible_burden`); returns the amount."""
         if fraction <= 0 or not self.alive:
             return 0.0
         now = self.env.now
         b_now = self.burden(now)
-        b_then = self.burden_in_past(max(0.0, now - window_years))
-        amount = fraction * max(0.0, b_now - b_then)
+        amount = min(1.0, fraction) * self.reversible_burden(now)
         if amount <= 0:
             return 0.0
         self.b_ref = max(self.b0, b_now - amount)
         self.t_ref = now
+        self.reversals.append((now, b_now - self.b_ref))
         # Thresholds now above the burden will be crossed again; mRS may fall.
         k = 0
         while k < len(self.thresholds) and self.thresholds[k][0] <= self.b_ref:
@@ -222,7 +251,7 @@ class Patient:
         if mrs != self.mrs:
             self.mrs = mrs
             self.log("mrs", "modified Rankin falls after treatment", mrs)
-        self.log("reversal", "partial reversal of recent damage", amount)
+        self.log("reversal", "partial reversal of reversible damage", amount)
         self._changed()
         return amount
 

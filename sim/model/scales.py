@@ -18,6 +18,14 @@ effective treatment, no scale improves in natural history. Definitions (docs/mod
 * **INCAT sensory sum score (0–20)**: ``round(20 · b · sensory_factor)`` clipped to 0–20.
 * **MRC sum score (0–60)**: 60 until ``weakness``; then falls linearly to 60 − 40·``motor_factor`` at
   burden 1 (distal weakness dominates; proximal strength is kept in most patients).
+* **ONLS arm (0–5)**: the grades of the Overall Neuropathy Limitations Scale arm section (graham2006)
+  describe the same steps as the INCAT arm scale (minor symptoms; function affected; at least one function
+  prevented; all prevented; no purposeful movement), so it is read from the same arm burden.
+* **ONLS leg (0–7)**: 0 before ``ataxia``; 1 (walking, stairs or running affected, gait normal) from
+  ``ataxia``; 2 (gait looks abnormal, walks independently) from ``weakness``; 3 (unilateral support) from
+  ``walking_aid``; 4 (bilateral support) from ``mrs4``; 5 (wheelchair for 10 m, can stand with help)
+  half-way from ``mrs4`` to ``mrs5``; 6 (wheelchair, cannot stand) from ``mrs5``; 7 (no purposeful leg
+  movement) at burden 1. ONLS total = arm + leg (0–12).
 """
 
 from __future__ import annotations
@@ -59,6 +67,13 @@ def incat_sensory_sum(b: np.ndarray, sensory_factor: np.ndarray) -> np.ndarray:
     return np.clip(raw, 0, 20).astype(int)
 
 
+def onls_leg(b: np.ndarray, th: SimpleNamespace) -> np.ndarray:
+    """ONLS leg grade (0–7): finer than INCAT leg below the walking aid (stairs, running, abnormal gait)."""
+    b = np.asarray(b, dtype=float)
+    cuts = (th.ataxia, th.weakness, th.walking_aid, th.mrs4, (th.mrs4 + th.mrs5) / 2, th.mrs5, 1.0)
+    return sum((b >= c).astype(int) for c in cuts)
+
+
 def mrc_sum(b: np.ndarray, th: SimpleNamespace, motor_factor: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=float)
     frac = np.clip((b - th.weakness) / (1.0 - th.weakness), 0.0, 1.0)
@@ -85,6 +100,10 @@ def all_scales(
         "mrc_sum": mrc_sum(b, th, motor_factor),
         "mrs": mrs(b, th),
     }
+    onls = onls_leg(b, th)
+    out["onls_arm"] = arm.copy()  # the same grades as INCAT arm (graham2006), kept as its own column
+    out["onls_leg"] = onls
+    out["onls_total"] = arm + onls
     if dead is not None and np.any(dead):
         dead = np.asarray(dead, dtype=bool)
         out = {k: np.where(dead, np.nan, v.astype(float)) for k, v in out.items()}

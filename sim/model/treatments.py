@@ -182,19 +182,35 @@ class TreatmentBase:
         return False
 
     def respond(self, patient: Patient, course: Course, rng: np.random.Generator, delay_years: float):
-        """After ``delay_years``: responders improve and stay better for a while; non-responders are told."""
+        """Responders improve in two steps and stay better for a while; non-responders are told.
+
+        ``delay_years`` is the time to the full response (``T``). At ``T / 2`` the improvement begins: the
+        rate effect starts and half of the patient's reversal happens; at ``T`` the rest of it. The benefit
+        lasts a log-normal time from ``T``, then the patient relapses. A non-responder hears at ``T``.
+        """
         traits = self.traits(patient)
         eff = self.p.efficacy
         course.responder = traits["responder"]
         duration = _lognormal(rng, eff.response_duration_years)
-        yield patient.wait(delay_years)
+        if not traits["responder"]:
+            yield patient.wait(delay_years)
+            if patient.alive:
+                patient.log("non_response", self.name)
+            return
+        onset = 0.5 * delay_years
+        yield patient.wait(onset)
         if not patient.alive:
             return
-        if not traits["responder"]:
-            patient.log("non_response", self.name)
-            return
         patient.apply_effect(self.effect_key, traits["multiplier"])
-        patient.reverse(traits["reversal"], eff.reversal_window_years)
+        first = patient.reverse(0.5 * traits["reversal"])
+        patient.log("response_onset", self.name)
+        yield patient.wait(delay_years - onset)
+        if not patient.alive:
+            return
+        if first > 0.0:
+            reversible = patient.reversible_burden()
+            if reversible > 0.0:
+                patient.reverse(min(1.0, first / reversible))
         patient.log("response", self.name)
         yield patient.wait(duration)
         latest = patient.state.get(self.latest_key) is course  # a newer course owns the effect now
@@ -233,7 +249,7 @@ class RituximabTreatment(TreatmentBase):
             patient, course, "severe infection", True, p_death, u[3]
         ):
             return
-        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, 0.4)
+        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, p.efficacy.response_time_sigma)
         if traits["u_extra"] < p.p_flare:
             patient.apply_effect("flare:" + self.name, p.flare_rate_multiplier)
             patient.log("igm_flare", self.name)
@@ -286,7 +302,7 @@ class IVIgTreatment(TreatmentBase):
                 return
             if what == 0:
                 patient.apply_effect(self.effect_key, traits["multiplier"])
-                patient.reverse(traits["reversal"], p.efficacy.reversal_window_years)
+                patient.reverse(traits["reversal"])
                 patient.log("response", self.name)
             elif self.adverse_event(
                 patient, course, "thromboembolism", True, p.p_death_given_thromboembolism, u[1]
@@ -328,9 +344,10 @@ class PlasmaExchangeTreatment(TreatmentBase):
             patient, course, "severe line complication", True, p.p_death_given_severe, u[1]
         ):
             return
+        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, p.efficacy.response_time_sigma)
         yield patient.wait_until(course.doses[-1][0])
         self.finish(patient, course, "completed")
-        yield from self.respond(patient, course, rng, 0.0)
+        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env.now))
 
 
 class CyclophosphamideTreatment(TreatmentBase):
@@ -347,7 +364,7 @@ class CyclophosphamideTreatment(TreatmentBase):
             self.adverse_event(patient, course, "haemorrhagic cystitis", False, 0.0, 1.0)
         if u[1] < p.p_severe_leukopenia_per_course:
             self.adverse_event(patient, course, "severe leukopenia", True, 0.0, 1.0)
-        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, 0.4)
+        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, p.efficacy.response_time_sigma)
         yield patient.wait_until(course.doses[-1][0])
         self.finish(patient, course, "completed")
         self._update_cancer_risk(patient)

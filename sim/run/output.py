@@ -1,4 +1,4 @@
-"""Atomic output directories: a run's files appear all at once or not at all.
+"""Atomic output directories and files: a run's files appear all at once or not at all.
 
 Files are written into a hidden temporary directory beside the target, which is renamed into place only
 when every file is complete. A killed run leaves at most that temporary directory, never a half-written
@@ -55,3 +55,39 @@ def atomic_output_dir(out: Path, force: bool = False) -> Iterator[Path]:
     tmp.rename(out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def check_output_file(out: Path, force: bool) -> None:
+    """Raise :class:`OutputDirError` before any work if the single file ``out`` cannot be written: it exists
+    and ``force`` is not given, it is a directory, or its directory is missing or not writable."""
+    out = Path(out)
+    if out.is_dir():
+        raise OutputDirError(
+            f"output path {out} is a directory; give a file name such as {out / 'report.html'}"
+        )
+    if out.exists() and not force:
+        raise OutputDirError(f"output file {out} exists; use --force to replace it")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise OutputDirError(f"cannot create {out}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputDirError(f"cannot write in {parent} (permission denied)")
+
+
+def atomic_write_text(out: Path, text: str, force: bool = False) -> None:
+    """Write ``text`` (UTF-8) to ``out`` atomically: into a hidden temporary file beside it, flushed to disk,
+    then renamed over ``out``; a failure or a kill leaves ``out`` as it was."""
+    out = Path(out)
+    check_output_file(out, force)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.resolve().parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

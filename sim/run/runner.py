@@ -66,6 +66,7 @@ COURSE_COLUMNS = (
     "total_dose",
     "n_doses",
     "n_adverse_events",
+    "adverse_events",
 )
 
 
@@ -90,7 +91,9 @@ class SimulationResult:
     ``patients``: one row per (strategy, patient_id) with traits and milestone times (years from onset,
     NaN if it did not happen within follow-up). ``events``: the event log when asked for (else ``None``).
     ``paths``: the burden trajectory as (time, burden, rate) at each change of rate, from which
-    :func:`sim.outcome_scales` evaluates the clinical scales at any time.
+    :func:`sim.outcome_scales` evaluates the clinical scales at any time. ``courses`` (with the event log):
+    one row per treatment course, its doses, outcome and adverse events (``adverse_events`` names them in
+    the order they happened, separated by ``"; "``).
     """
 
     patients: pd.DataFrame
@@ -139,6 +142,7 @@ def simulate_block(
     th = values.thresholds
     b0 = values.progression.burden_at_onset
     faster = values.progression.faster_phase_multiplier
+    axonal_years = values.progression.axonal_conversion_years
     excess_rate = values.malignancy.excess_mortality_rate_per_year
     econ_values = getattr(values, "economics", None)
     econ = np.full((n, len(OUTCOME_COLUMNS)), np.nan) if econ_values is not None else None
@@ -164,6 +168,7 @@ def simulate_block(
             float(traits.t_faster_phase[i]),
             faster,
             threshold_list(th, b0, float(traits.tremor_burden[i]), float(traits.pain_burden[i])),
+            axonal_years,
         )
         engine.attach(patient, int(traits.titre_band[i]))
         patient.disease_proc = env.process(patient.disease())
@@ -211,6 +216,7 @@ def simulate_block(
                     c.total_dose,
                     len(c.doses),
                     len(c.adverse_events),
+                    "; ".join(what for _, what, _ in c.adverse_events),
                 )
                 for c in patient_courses
             )
@@ -341,16 +347,24 @@ def simulate(
         scenario, n_patients, seed, workers, keep_events, draw, overrides, progress, entry_times, executor
     )
     outputs = list(blocks)
-    patients = _patients_frame(scenario.strategy, outputs)
+    meta = run_metadata(scenario, seed=int(seed), n_patients=int(n_patients), draw=draw, overrides=overrides)
+    return result_from_blocks(scenario, values, outputs, meta)
+
+
+def result_from_blocks(
+    scenario: Scenario, values: SimpleNamespace, outputs: list[BlockOutput], metadata: dict[str, Any]
+) -> SimulationResult:
+    """The :class:`SimulationResult` of the blocks ``outputs`` (in block order) of a run of ``scenario``."""
+    strategy = scenario.strategy
+    patients = _patients_frame(strategy, outputs)
     paths = pd.DataFrame(
-        [(scenario.strategy, *row) for out in outputs for row in out.paths], columns=list(PATH_COLUMNS)
+        [(strategy, *row) for out in outputs for row in out.paths], columns=list(PATH_COLUMNS)
     )
     events = courses = None
-    if keep_events:
-        events = events_frame(scenario.strategy, outputs)
-        courses = courses_frame(scenario.strategy, outputs)
-    meta = run_metadata(scenario, seed=int(seed), n_patients=int(n_patients), draw=draw, overrides=overrides)
-    return SimulationResult(patients, events, paths, meta, scenario, values, courses)
+    if outputs and outputs[0].events is not None:
+        events = events_frame(strategy, outputs)
+        courses = courses_frame(strategy, outputs)
+    return SimulationResult(patients, events, paths, metadata, scenario, values, courses)
 
 
 def events_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:

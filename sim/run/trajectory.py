@@ -41,8 +41,8 @@ def outcome_scales(result: SimulationResult, times: Sequence[float]) -> pd.DataF
     """Clinical scales of every patient at each time (years from onset), as a tidy frame.
 
     Columns: ``strategy, patient_id, time, burden, alive, followed, incat_arm, incat_leg, incat_total,
-    incat_sensory, mrc_sum, mrs``. The dead have mRS 6 and NaN on the other scales. How each scale derives
-    from the burden: :mod:`sim.model.scales` and docs/model.md.
+    incat_sensory, mrc_sum, mrs, onls_arm, onls_leg, onls_total``. The dead have mRS 6 and NaN on the other
+    scales. How each scale derives from the burden: :mod:`sim.model.scales` and docs/model.md.
     """
     frame = burden_at(result, times)
     traits = result.patients.set_index(["strategy", "patient_id"])[

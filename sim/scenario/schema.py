@@ -78,6 +78,9 @@ class Progression(Section):
     faster_phase_rate_per_year: NonNegative = Field(description="hazard of entering the faster phase")
     faster_phase_multiplier: Positive = Field(description="rate multiplier in the faster phase (>= 1)")
     rate_ratio_per_decade_of_onset_age: Positive = Field(description="older onset, faster progression")
+    axonal_conversion_years: Positive = Field(
+        description="mean years before demyelinating damage turns into irreversible axonal loss"
+    )
 
     @model_validator(mode="after")
     def _faster(self) -> Progression:

@@ -17,22 +17,24 @@ from sim.scenario.parameters import NonNegative, Positive, Probability, Section
 
 
 class Efficacy(Section):
-    """Disease-modifying effect, varying between patients.
+    """Disease-modifying effect, varying between patients (docs/treatments.md §2).
 
     A patient is a responder with probability ``p_response`` (a persistent trait: the same patient responds
-    to every course of the same treatment). A responder's progression rate is multiplied, after a delay, by
-    a factor drawn uniformly in ``rate_multiplier ± rate_multiplier_spread`` (clipped to [0, 1]), and part
-    of the damage of the last ``reversal_window_years`` is reversed (a fraction drawn uniformly in
-    ``[0, 2 · reversal_fraction]``, clipped to 1). The benefit lasts a log-normal time, then the patient
-    relapses.
+    to every course of the same treatment). A responder's response time ``T`` is log-normal (median
+    ``months_to_response``, log-scale SD ``response_time_sigma``): the improvement begins at ``T / 2``, when
+    the progression rate is multiplied by a factor drawn uniformly in ``rate_multiplier ±
+    rate_multiplier_spread`` (clipped to [0, 1]) and half of the reversal happens, and is complete at ``T``.
+    The reversal undoes a share drawn uniformly in ``[0, 2 · reversal_fraction]`` (clipped to 1) of the
+    patient's *reversible* damage (``progression.axonal_conversion_years``). The benefit lasts a log-normal
+    time from ``T``, then the patient relapses.
     """
 
     p_response: Probability
-    months_to_response: Positive = Field(description="median delay to the effect (months)")
+    months_to_response: Positive = Field(description="median time to the full response (months)")
+    response_time_sigma: NonNegative = Field(description="log-scale SD of the time to response")
     rate_multiplier: Probability = Field(description="progression rate multiplier of responders (0 = halted)")
     rate_multiplier_spread: Probability
-    reversal_fraction: Probability
-    reversal_window_years: Positive
+    reversal_fraction: Probability = Field(description="mean share of the reversible damage undone")
     response_duration_years: Positive = Field(
         description="median duration of benefit (log-normal, sigma 0.7)"
     )

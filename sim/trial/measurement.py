@@ -98,5 +98,6 @@ def observe(
         x = np.asarray(true[name], dtype=float) + errors.sd(name) * z[row]
         out[name] = np.where(alive, np.clip(np.rint(x), lo, hi), np.nan)
     out["incat_total"] = out["incat_arm"] + out["incat_leg"]
+    out["onls_total"] = out["onls_arm"] + out["onls_leg"]
     out["alive"] = alive
     return out

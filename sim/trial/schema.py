@@ -17,10 +17,13 @@ SCALES: dict[str, tuple[int, int, Literal["lower", "higher"]]] = {
     "incat_sensory": (0, 20, "lower"),
     "mrc_sum": (0, 60, "higher"),
     "mrs": (0, 5, "lower"),
+    "onls_arm": (0, 5, "lower"),
+    "onls_leg": (0, 7, "lower"),
+    "onls_total": (0, 12, "lower"),
 }
-#: Scales measured directly (``incat_total`` is the sum of the observed arm and leg scores); the order is
-#: the row order of the measurement-error streams: never reorder.
-MEASURED = ("incat_arm", "incat_leg", "incat_sensory", "mrc_sum", "mrs")
+#: Scales measured directly (``incat_total`` and ``onls_total`` are the sums of the observed arm and leg
+#: scores); the order is the row order of the measurement-error streams: append only, never reorder.
+MEASURED = ("incat_arm", "incat_leg", "incat_sensory", "mrc_sum", "mrs", "onls_arm", "onls_leg")
 #: Milestones that ``entry.any_milestone`` may require (reached at or before entry).
 ENTRY_MILESTONES = (*THRESHOLD_ORDER[:-1], "tremor", "neuropathic_pain")
 MILESTONE_COLUMN = {
@@ -95,6 +98,9 @@ class Entry(Section):
     incat_sensory: Range | None = None
     mrc_sum: Range | None = None
     mrs: Range | None = None
+    onls_arm: Range | None = None
+    onls_leg: Range | None = None
+    onls_total: Range | None = None
     min_titre: Titre | None = None
     no_malignancy: Flag | None = None
     any_milestone: Milestones | None = None
@@ -134,6 +140,8 @@ class MeasurementError(Section):
     incat_sensory: ErrorSD | None = None
     mrc_sum: ErrorSD | None = None
     mrs: ErrorSD | None = None
+    onls_arm: ErrorSD | None = None
+    onls_leg: ErrorSD | None = None
 
     def sd(self, scale: str) -> float:
         item = getattr(self, scale)

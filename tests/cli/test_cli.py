@@ -1,4 +1,4 @@
-"""The ``antimag`` command line, end to end through the installed console script (DESIGN §3)."""
+"""The ``antimag`` command line, end to end through the installed console script."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sim.cli import main
 from sim.scenario.loading import bundled_scenario_path
 
 TINY = str(bundled_scenario_path("tests/tiny.toml"))
-RUN_FILES = ("metadata.json", "patients.csv", "summary.csv")
+RUN_FILES = ("metadata.json", "milestones.png", "mrs.png", "patients.csv", "summary.csv")
 
 
 def antimag(exe: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -117,11 +117,11 @@ def test_outputs_are_identical_across_runs_and_workers(files, tmp_path: Path, ca
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir())
     for name in names:
-        if name != "metadata.json":  # records --workers
+        if name != "metadata.json":  # records --out
             assert (a / name).read_bytes() == (b / name).read_bytes(), name
     meta_a = json.loads((a / "metadata.json").read_text())
     meta_b = json.loads((b / "metadata.json").read_text())
-    meta_a["arguments"].pop("workers"), meta_b["arguments"].pop("workers")
+    assert "workers" not in meta_a["arguments"]  # where the work ran is not part of the result
     meta_a["arguments"].pop("out"), meta_b["arguments"].pop("out")
     assert meta_a == meta_b
 
@@ -328,7 +328,10 @@ def test_outcome_curves_from_patients(tmp_path: Path) -> None:
     for function in (disability_figure, survival_figure, outcome_curves_figure):
         fig = function(both, horizon=20.0)
         _check_png(fig, tmp_path / f"{function.__name__}.png")
-        assert len(fig.axes[0].get_lines()) == 2
+        curves = [line for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]
+        assert [line.get_label() for line in curves] == ["supportive_care", "copy"]
+        notes = " ".join(t.get_text() for t in fig.axes[0].texts)
+        assert "copy = supportive_care" in notes  # the identical curve is named, not hidden
 
 
 def test_figures_reject_frames_without_their_columns() -> None:

@@ -1,4 +1,4 @@
-"""Invariants of the model over generated valid scenarios (TESTING.md A1–A3, B12, B13, B17, D24, D25).
+"""Invariants of the model over generated valid scenarios (invariants A1–A3, B12, B13, B17, D24, D25).
 
 Each property simulates a small cohort (100–250 patients) of a scenario drawn by
 :func:`sim.testing.valid_scenarios`: the default natural history with a few parameters moved anywhere in

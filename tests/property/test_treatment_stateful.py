@@ -1,4 +1,4 @@
-"""A stateful Hypothesis test (TESTING.md A9): random sequences of treatment starts and stops, progression,
+"""A stateful Hypothesis test (invariant A9): random sequences of treatment starts and stops, progression,
 adverse events and death on one simulated patient, with the invariants checked after every step."""
 
 from __future__ import annotations

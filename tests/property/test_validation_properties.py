@@ -1,4 +1,4 @@
-"""Input validation over generated malformed scenarios (TESTING.md E27–E29).
+"""Input validation over generated malformed scenarios (invariants E27–E29).
 
 Every scenario drawn by :func:`sim.testing.malformed_scenario_dicts` has exactly one defect; loading it must
 raise :class:`sim.ScenarioError` naming the file and the dotted field path, with the offending key, value or

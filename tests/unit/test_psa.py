@@ -1,4 +1,4 @@
-"""Probabilistic sensitivity analysis (sim/run/psa.py, TESTING.md C23 and D24) and deterministic sensitivity
+"""Probabilistic sensitivity analysis (sim/run/psa.py, invariants C23 and D24) and deterministic sensitivity
 analysis (analysis/dsa.py): keyed parameter streams, the PSA table, its reproducibility, and tornado data."""
 
 from __future__ import annotations
@@ -330,13 +330,15 @@ def test_run_cohorts_keeps_job_order() -> None:
 
 
 def test_parameter_range_is_the_central_95_percent() -> None:
+    """One convention for every distribution, uniforms included (not their whole range)."""
     params = strategy("rituximab_at_diagnosis").parameters()
     beta = params["treatments.rituximab.efficacy.p_response"]
     lo, hi = parameter_range(beta)
     dist = frozen_distribution(beta)
     assert (lo, hi) == pytest.approx((dist.ppf(0.025), dist.ppf(0.975)))
     uni = params["treatments.rituximab.efficacy.months_to_response"]
-    assert parameter_range(uni) == (uni.low, uni.high)
+    width = uni.high - uni.low
+    assert parameter_range(uni) == pytest.approx((uni.low + 0.025 * width, uni.high - 0.025 * width))
     fixed = params["treatments.rituximab.costs.drug_cost_per_unit"]
     assert parameter_range(fixed) == (fixed.value, fixed.value)
 

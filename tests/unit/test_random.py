@@ -1,4 +1,4 @@
-"""Keyed random streams (DESIGN §6): same key, same numbers; different keys, independent numbers."""
+"""Keyed random streams (docs/model.md §6): same key, same numbers; different keys, independent numbers."""
 
 from __future__ import annotations
 

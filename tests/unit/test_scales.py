@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sim
-from sim.model.scales import all_scales, incat_arm, incat_leg, incat_sensory_sum, mrc_sum, mrs
+from sim.model.scales import all_scales, incat_arm, incat_leg, incat_sensory_sum, mrc_sum, mrs, onls_leg
 from sim.scenario.schema import THRESHOLD_ORDER
 
 RANGES = {
@@ -20,8 +20,20 @@ RANGES = {
     "incat_sensory": (0, 20),
     "mrc_sum": (0, 60),
     "mrs": (0, 6),
+    "onls_arm": (0, 5),
+    "onls_leg": (0, 7),
+    "onls_total": (0, 12),
 }
-WORSE_WHEN_HIGHER = ("incat_arm", "incat_leg", "incat_total", "incat_sensory", "mrs")
+WORSE_WHEN_HIGHER = (
+    "incat_arm",
+    "incat_leg",
+    "incat_total",
+    "incat_sensory",
+    "mrs",
+    "onls_arm",
+    "onls_leg",
+    "onls_total",
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +82,7 @@ def test_every_scale_stays_in_its_range(th: SimpleNamespace, patient: dict) -> N
     for name, (low, high) in RANGES.items():
         assert np.all((out[name] >= low) & (out[name] <= high)), name
     assert np.array_equal(out["incat_total"], out["incat_arm"] + out["incat_leg"])
+    assert np.array_equal(out["onls_total"], out["onls_arm"] + out["onls_leg"])
 
 
 @given(th=thresholds(), patient=patients())
@@ -115,13 +128,46 @@ def test_tremor_raises_arm_disability_once_established(th: SimpleNamespace) -> N
     assert with_tremor[0] == without[0] == 1
 
 
+def test_onls_known_values(th: SimpleNamespace) -> None:
+    """ONLS (graham2006) at given states of an average patient without tremor, default thresholds.
+
+    Leg: 0 before ataxia; 1 stairs or running affected; 2 abnormal gait; 3 unilateral support; 4 bilateral;
+    5 wheelchair for 10 m; 6 restricted to a wheelchair; 7 no purposeful leg movement. Arm as INCAT arm.
+    """
+    patient = {"arm_factor": 1.0, "sensory_factor": 1.0, "motor_factor": 1.0, "tremor_burden": np.nan}
+    states = {  # burden: (arm, leg)
+        0.10: (0, 0),  # first symptom in the feet
+        0.20: (1, 0),  # hands numb, walking normal
+        0.30: (1, 1),  # sensory ataxia: stairs and running affected
+        0.45: (2, 2),  # distal weakness: hand function affected, gait abnormal
+        0.65: (2, 3),  # a stick outdoors
+        0.80: (3, 4),  # bilateral support
+        0.90: (3, 5),  # wheelchair for 10 m
+        0.97: (4, 6),  # restricted to a wheelchair
+        1.00: (5, 7),  # no purposeful movement
+    }
+    out = scales_at(np.array(list(states)), th, patient)
+    expected = np.array(list(states.values()))
+    assert out["onls_arm"].tolist() == expected[:, 0].tolist()
+    assert out["onls_leg"].tolist() == expected[:, 1].tolist()
+    assert out["onls_total"].tolist() == expected.sum(axis=1).tolist()
+    assert onls_leg(np.array([np.nextafter(th.weakness, 0), th.weakness]), th).tolist() == [1, 2]
+
+
+def test_onls_is_at_least_as_fine_as_incat_leg(th: SimpleNamespace) -> None:
+    """ONLS leg never scores below INCAT leg and adds the abnormal-gait grade between ataxia and the stick."""
+    b = np.linspace(0.0, 1.0, 1001)
+    assert np.all(onls_leg(b, th) >= incat_leg(b, th))
+    assert np.any(onls_leg(b, th) == incat_leg(b, th) + 1)
+
+
 def test_dead_have_mrs_6_and_no_other_scale(th: SimpleNamespace) -> None:
     """A dead patient scores mRS 6 and NaN on every other scale; the living keep their scores."""
     patient = {"arm_factor": 1.0, "sensory_factor": 1.0, "motor_factor": 1.0, "tremor_burden": np.nan}
     b = np.array([th.mrs2, th.mrs2])
     out = scales_at(b, th, patient, dead=np.array([True, False]))
     assert out["mrs"].tolist() == [6.0, 2.0]
-    for name in ("incat_arm", "incat_leg", "incat_total", "incat_sensory", "mrc_sum"):
+    for name in ("incat_arm", "incat_leg", "incat_total", "incat_sensory", "mrc_sum", "onls_total"):
         assert np.isnan(out[name][0]) and not np.isnan(out[name][1])
 
 

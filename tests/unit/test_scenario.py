@@ -325,7 +325,7 @@ def test_with_updates_number_keeps_the_table_dict_replaces_it(default_scenario: 
     by_table = default_scenario.with_updates({"population.p_male": {"value": 0.6, "source": "s"}})
     assert by_table.model.population.p_male.dist == "fixed"
     assert by_table.origins["population.p_male"] == "<updated>"
-    assert default_scenario.model.population.p_male.value == 0.78
+    assert default_scenario.model.population.p_male.value == 0.782
     assert by_table.sha256 != default_scenario.sha256
 
 
@@ -346,7 +346,7 @@ def test_values_apply_overrides_by_path(default_scenario: sim.Scenario) -> None:
     """``values(overrides)`` replaces the named parameters and nothing else; unknown paths are errors."""
     base = default_scenario.values()
     changed = default_scenario.values({"population.p_male": 0.5})
-    assert (base.population.p_male, changed.population.p_male) == (0.78, 0.5)
+    assert (base.population.p_male, changed.population.p_male) == (0.782, 0.5)
     assert changed.population.p_titre_low == base.population.p_titre_low
     with pytest.raises(sim.ScenarioError, match="unknown parameter"):
         default_scenario.values({"population.p_mal": 0.5})

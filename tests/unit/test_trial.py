@@ -74,7 +74,7 @@ months_to_response = {{ value = 0.5, source = "test" }}
 rate_multiplier = {{ value = 0.0, source = "test" }}
 rate_multiplier_spread = {{ value = 0.0, source = "test" }}
 reversal_fraction = {{ value = 1.0, source = "test" }}
-reversal_window_years = {{ value = 40.0, source = "test" }}
+response_time_sigma = {{ value = 0.0, source = "test" }}
 response_duration_years = {{ value = 50.0, source = "test" }}
 [strategy.rules.miracle]
 on = "entry"

@@ -1,4 +1,4 @@
-"""Analytic cross-checks (TESTING.md C18, C22): simulated times against their exact distributions.
+"""Analytic cross-checks (invariants C18, C22): simulated times against their exact distributions.
 
 Tolerance: 3 Monte Carlo standard errors for means; Kolmogorov–Smirnov p-values above 0.001 for shapes.
 Seeds are fixed, so each check is deterministic.

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.run.checkpoint import Checkpoint, Stage
 from sim.run.psa import CohortJob, as_scenario_list, check_overrides, run_cohorts
 from sim.scenario.loading import Scenario
 from sim.scenario.parameters import Param, frozen_distribution
@@ -94,8 +95,8 @@ def _overrides_for(items: Sequence[Scenario], values: dict[str, float]) -> tuple
 
 def _outcomes(runs: pd.DataFrame, n_jobs: int, wtp: float) -> pd.DataFrame:
     """Per job: incremental cost and QALYs (alternative − reference, discounted), INMB and ICER."""
-    cost = runs["cost"].to_numpy().reshape(n_jobs, 2)
-    qalys = runs["qalys"].to_numpy().reshape(n_jobs, 2)
+    cost = runs["cost_disc"].to_numpy().reshape(n_jobs, 2)
+    qalys = runs["qalys_disc"].to_numpy().reshape(n_jobs, 2)
     d_cost = cost[:, 1] - cost[:, 0]
     d_qalys = qalys[:, 1] - qalys[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -119,6 +120,7 @@ def _one_way_runs(
     level: float,
     workers: int,
     progress: bool,
+    checkpoint: Stage | None = None,
     executor: Any = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     ranges = {path: parameter_range(p, level) for path, p in params.items()}
@@ -129,7 +131,9 @@ def _one_way_runs(
             for s, ov in zip(items, overrides, strict=True):
                 check_overrides(s, ov, f"one-way analysis, {path} = {value:.6g}")
             jobs.append(CohortJob(0, overrides))
-    runs = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="run", executor=executor)
+    runs = run_cohorts(
+        items, jobs, n_patients, seed, workers, progress, unit="run", checkpoint=checkpoint, executor=executor
+    )
     out = _outcomes(runs, len(jobs), wtp)
     base = out.iloc[0]
     rows = []
@@ -171,6 +175,7 @@ def one_way(
     include_unused: bool = False,
     workers: int = 1,
     progress: bool = False,
+    checkpoint: Checkpoint | None = None,
     executor: Any = None,
 ) -> pd.DataFrame:
     """One-way sensitivity analysis of ``alternative`` vs ``reference``: tidy tornado data.
@@ -198,6 +203,9 @@ def one_way(
         Processes; results do not depend on it.
     progress : bool
         Progress bar.
+    checkpoint : sim.run.checkpoint.Checkpoint, optional
+        Record every finished run (stages ``dsa-screen`` and ``dsa``) and skip those already recorded
+        (``--resume``); the table is the same.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Run the cohorts there instead of on ``workers`` local processes; results are identical.
 
@@ -224,11 +232,17 @@ def one_way(
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
         screen = screen_patients or max(100, n_patients // 5)
         if top_k < len(params):
-            table, _ = _one_way_runs(items, params, screen, seed, wtp, level, workers, progress, executor)
+            stage = checkpoint.stage("dsa-screen") if checkpoint is not None else None
+            table, _ = _one_way_runs(
+                items, params, screen, seed, wtp, level, workers, progress, stage, executor
+            )
             swing = (table[f"{outcome}_high"] - table[f"{outcome}_low"]).abs().fillna(np.inf)
             keep = table.assign(_s=swing).sort_values("_s", ascending=False, kind="stable")["parameter"]
             params = {p: params[p] for p in keep.head(top_k)}
-    table, base = _one_way_runs(items, params, n_patients, seed, wtp, level, workers, progress, executor)
+    stage = checkpoint.stage("dsa") if checkpoint is not None else None
+    table, base = _one_way_runs(
+        items, params, n_patients, seed, wtp, level, workers, progress, stage, executor
+    )
     table = table.assign(
         outcome=outcome,
         base=float(base[outcome]),
@@ -256,12 +270,14 @@ def two_way(
     level: float = 0.95,
     workers: int = 1,
     progress: bool = False,
+    checkpoint: Checkpoint | None = None,
     executor: Any = None,
 ) -> pd.DataFrame:
     """Two-way sensitivity analysis of a pair of parameters on an ``n_points × n_points`` grid.
 
     Each parameter runs over ``n_points`` equally spaced values across its range
-    (:func:`parameter_range`). The same seed and patients in every run.
+    (:func:`parameter_range`). The same seed and patients in every run. With a ``checkpoint``, every
+    finished grid point is recorded (stage ``two-way``) and recorded ones are not run again.
 
     Returns
     -------
@@ -292,7 +308,10 @@ def two_way(
         for s, ov in zip(items, overrides, strict=True):
             check_overrides(s, ov, f"two-way analysis, {x} = {a:.6g}, {y} = {b:.6g}")
         jobs.append(CohortJob(0, overrides))
-    runs = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="run", executor=executor)
+    stage = checkpoint.stage("two-way") if checkpoint is not None else None
+    runs = run_cohorts(
+        items, jobs, n_patients, seed, workers, progress, unit="run", checkpoint=stage, executor=executor
+    )
     out = _outcomes(runs, len(jobs), wtp)
     frame: dict[str, Any] = {
         "x_parameter": x,

@@ -31,9 +31,10 @@ expected values (the second term), which :func:`analysis.cea.evpi` reports.
 
 Fit check: ``r2`` (the smallest, over strategies, share of the INMB's variance across draws that the fitted
 function explains) and ``edf`` (effective degrees of freedom of the fit; a value close to the number of draws
-means the smoother has interpolated noise: use more draws). An EVPPI whose ``r2`` is near 0 means the
-parameters explain nothing of the decision's uncertainty; a positive EVPPI then is the upward bias of the
-estimator, of the order of its ``se``.
+means the smoother has interpolated noise: use more draws), and ``fit_check``, ``"ok"`` or a warning when the
+effective degrees of freedom exceed :data:`MAX_EDF_SHARE` of the draws. An EVPPI whose ``r2`` is near 0
+means the parameters explain nothing of the decision's uncertainty; a positive EVPPI then is the upward bias
+of the estimator, of the order of its ``se``.
 """
 
 from __future__ import annotations
@@ -47,10 +48,21 @@ import pandas as pd
 
 from .psa_input import as_wtp_array, psa_matrices
 
-__all__ = ["GP_FIT_DRAWS", "N_POSTERIOR", "POSTERIOR_SEED", "evppi", "parameter_values"]
+__all__ = [
+    "GP_FIT_DRAWS",
+    "MAX_EDF_SHARE",
+    "N_POSTERIOR",
+    "POSTERIOR_SEED",
+    "evppi",
+    "parameter_values",
+    "section_groups",
+    "section_of",
+]
 
 #: Most draws on which a Gaussian process's hyperparameters are fitted (the fit is cubic in this number).
 GP_FIT_DRAWS = 500
+#: Largest effective degrees of freedom, as a share of the draws, of a fit that is not flagged.
+MAX_EDF_SHARE = 0.2
 #: Samples of the fitted regression function behind the standard error.
 N_POSTERIOR = 500
 #: Seed of the generator of those samples (fixed, so the standard error is reproducible).
@@ -249,7 +261,7 @@ def evppi(
         One row per group × WTP (groups in the given order): ``parameters`` (the names joined by ``" + "``),
         ``n_parameters``, ``wtp``, ``evppi`` (money per patient, per decision), ``se``, ``evpi`` (for
         comparison; EVPPI ≤ EVPI up to estimation error), ``method`` (``"gam"``, ``"gp"`` or ``"none"`` when
-        the parameters do not vary), ``r2`` and ``edf`` (fit check, module docstring), ``n_draws``.
+        the parameters do not vary), ``r2``, ``edf`` and ``fit_check`` (module docstring), ``n_draws``.
 
     Raises
     ------
@@ -272,6 +284,20 @@ def evppi(
                 f"evppi(): method 'gam' values one parameter at a time; {list(group)} is a group"
             )
     columns = {p: parameter_values(psa, p, draws, draw) for g in groups for p in g}
+    # Small dense problems: one BLAS thread is fastest, and several compete badly on a shared machine.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _evppi_rows(groups, columns, draws, costs, effects, wtps, method, n_samples)
+
+
+def _fit_check(edf: float, n: int) -> str:
+    if edf > MAX_EDF_SHARE * n:
+        return f"overfit? {edf:.0f} effective parameters for {n} draws: use more draws"
+    return "ok"
+
+
+def _evppi_rows(groups, columns, draws, costs, effects, wtps, method, n_samples) -> pd.DataFrame:
     n = draws.size
     d_cost = costs[:, 1:] - costs[:, [0]]
     d_effect = effects[:, 1:] - effects[:, [0]]
@@ -308,7 +334,26 @@ def evppi(
                     "method": chosen,
                     "r2": min(_r2(inmb[:, j], f) for j, f in enumerate(fitted)),
                     "edf": max(max(fe.edf, fc.edf) for fe, fc in fits),
+                    "fit_check": _fit_check(max(max(fe.edf, fc.edf) for fe, fc in fits), n),
                     "n_draws": n,
                 }
             )
     return pd.DataFrame(rows)
+
+
+def section_of(path: str) -> str:
+    """The section of a scenario that a dotted parameter path belongs to: the first part, or the first two
+    for ``treatments.<name>`` and ``economics.<table>`` (each treatment and each economics table apart)."""
+    parts = path.split(".")
+    if parts[0] in ("treatments", "economics") and len(parts) > 2:
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def section_groups(parameters: Sequence[str]) -> dict[str, list[str]]:
+    """Parameters grouped by :func:`section_of`, in first-appearance order; sections of one parameter are
+    left out (they equal that parameter's own EVPPI)."""
+    groups: dict[str, list[str]] = {}
+    for p in parameters:
+        groups.setdefault(section_of(p), []).append(p)
+    return {name: members for name, members in groups.items() if len(members) > 1}

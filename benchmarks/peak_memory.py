@@ -74,10 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - t0
     print(f"command: {' '.join(command)}")
     print(f"exit status {proc.returncode}, wall time {wall:.1f} s, {len(seen)} processes seen")
-    print(f"peak resident memory over all processes (sum, sampled every {args.interval} s): "
-          f"{peak_total / 1024:.0f} MiB")
-    print(f"largest single process: {peak_single / 1024:.0f} MiB (its own high-water mark: "
-          f"{max(hwm.values(), default=0) / 1024:.0f} MiB)")
+    print(
+        f"peak resident memory over all processes (sum, sampled every {args.interval} s): "
+        f"{peak_total / 1024:.0f} MiB"
+    )
+    print(
+        f"largest single process: {peak_single / 1024:.0f} MiB (its own high-water mark: "
+        f"{max(hwm.values(), default=0) / 1024:.0f} MiB)"
+    )
     return proc.returncode
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from sim.cli.common import (
     UsageError,
     cohort_options,
-    executor_from_args,
     load_scenario_or_default,
     scenario_argument,
 )
@@ -32,15 +31,14 @@ def run(args: argparse.Namespace) -> int:
     figure_path = Path(args.figure)
     if not figure_path.parent.exists():
         raise UsageError(f"--figure: directory {figure_path.parent} does not exist")
-    with executor_from_args(args) as executor:
-        result = simulate(
-            scenario,
-            n_patients=args.patients,
-            seed=args.seed,
-            workers=args.workers,
-            progress=True,
-            executor=executor,
-        )
+    result = simulate(
+        scenario,
+        n_patients=args.patients,
+        seed=args.seed,
+        workers=args.workers,
+        progress=True,
+        executor=getattr(args, "executor", None),
+    )
     horizon = horizon_of(result.values)
     table = calibration_table(result.patients, horizon)
     print(f"{scenario.name}: {args.patients} patients, seed {args.seed}")

@@ -153,9 +153,10 @@ def bad_input_errors() -> tuple[type[BaseException], ...]:
     """Every exception that means bad input (exit status 2)."""
     from analysis.economics import ComparisonError
     from sim.errors import ScenarioError
+    from sim.run.checkpoint import CheckpointError
     from sim.run.output import OutputDirError
 
-    return (ScenarioError, OutputDirError, UsageError, ComparisonError)
+    return (ScenarioError, OutputDirError, UsageError, ComparisonError, CheckpointError)
 
 
 def save_png(fig, path: Path) -> None:

@@ -30,12 +30,14 @@ message and no traceback; 1 if a simulation fails; 130 if interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.economics import EconomicEvaluation
-from sim.cli.common import UsageError, executor_from_args, save_png
+from sim.cli.checkpointing import checkpointed, resume_option
+from sim.cli.common import UsageError, save_png
 from sim.cli.economics_options import add_compare_arguments
 from sim.cli.economics_output import (
     arguments_of,
@@ -43,10 +45,12 @@ from sim.cli.economics_output import (
     load_strategies,
     psa_text,
     reference_of,
+    run_psa_outputs,
     to_json,
-    write_psa_outputs,
+    write_workbook,
 )
-from sim.run.output import atomic_output_dir
+from sim.run.checkpoint import Checkpoint
+from sim.run.output import atomic_output_dir, check_output_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -59,6 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "ceaf.csv, evpi.csv and the CE plane, CEAC and EVPI figures).",
     )
     add_compare_arguments(p)
+    resume_option(p)
     return p
 
 
@@ -66,18 +71,34 @@ def run(args: argparse.Namespace) -> int:
     """``antimag compare A.toml B.toml ...``."""
     from analysis.economics import evaluate, format_icer_table
     from analysis.figures import outcome_curves_figure, tornado_figure
-    from sim.run.psa import psa_attrs, run_psa, simulate_strategies
+    from sim.run.psa import simulate_strategies
     from sim.run.runner import horizon_of
 
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenario files (strategies)")
+    if args.evppi and not args.psa:
+        raise UsageError("--evppi needs a PSA: add --psa N (N draws, e.g. 500)")
     scenarios = load_strategies(args.scenarios)
     reference = reference_of(scenarios, args.reference)
     out = Path(args.out)
-    with atomic_output_dir(out, force=args.force) as tmp, executor_from_args(args) as executor:
+    check_output_dir(out, args.force)  # before the run starts
+    long_run = contextlib.nullcontext(None)
+    if args.psa or args.dsa:  # the parts worth recording as they go (and resuming)
+        long_run = checkpointed(args, "compare", {s.strategy: s.sha256 for s in scenarios}, out)
+    with long_run as checkpoint, atomic_output_dir(out, force=args.force) as tmp:
         results = simulate_strategies(
-            scenarios, args.patients, args.seed, args.workers, progress=True, executor=executor
+            scenarios,
+            args.patients,
+            args.seed,
+            args.workers,
+            progress=True,
+            executor=getattr(args, "executor", None),
         )
+        if args.check_invariants:
+            from sim.run.invariants import check_invariants
+
+            for result in results:
+                check_invariants(result, "the base case")
         ev = evaluate(results, reference=reference, wtp=args.wtp, interval=args.interval)
         ev.summary.to_csv(tmp / "summary.csv", index=False)
         ev.incremental.to_csv(tmp / "incremental.csv", index=False)
@@ -89,21 +110,12 @@ def run(args: argparse.Namespace) -> int:
         psa_tables: dict[str, pd.DataFrame] = {}
         if args.psa:
             n_psa = args.psa_patients or args.patients
-            psa = run_psa(
-                scenarios,
-                args.psa,
-                n_psa,
-                args.seed,
-                args.workers,
-                progress=True,
-                shared_cohort=args.shared_cohort,
-                executor=executor,
+            psa_tables, metadata["psa"] = run_psa_outputs(
+                tmp, scenarios, reference, args, args.psa, n_psa, checkpoint=checkpoint
             )
-            psa_tables = write_psa_outputs(tmp, psa, args.wtp, reference, ev.currency)
-            metadata["psa"] = psa_attrs(scenarios, args.psa, n_psa, args.seed, args.shared_cohort)
         tornado = None
         if args.dsa:
-            tornado, versus = _tornado(scenarios, reference, ev, args, executor)
+            tornado, versus = _tornado(scenarios, reference, ev, args, checkpoint)
             tornado.to_csv(tmp / "tornado.csv", index=False)
             label = (
                 f"incremental NMB, {versus} vs {reference}\n({ev.currency}, WTP {args.wtp[0]:,.0f} per QALY)"
@@ -115,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
                 "top_k": args.dsa,
                 "wtp": args.wtp[0],
             }
+        tables = {"summary": ev.summary, "incremental": ev.incremental, "icers": ev.icers, "nmb": ev.nmb}
+        tables |= psa_tables | ({"tornado": tornado} if tornado is not None else {})
+        write_workbook(tmp, tables)
         metadata["files"] = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]
         (tmp / "metadata.json").write_text(to_json(metadata))
     print(
@@ -141,7 +156,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tornado(scenarios: list, reference: str, ev: EconomicEvaluation, args: argparse.Namespace, executor):
+def _tornado(
+    scenarios: list,
+    reference: str,
+    ev: EconomicEvaluation,
+    args: argparse.Namespace,
+    checkpoint: Checkpoint | None = None,
+):
     """One-way DSA of the strategy with the highest expected NMB at the first WTP (or, if that is the
     reference, the next best) against the reference, on the INMB at that WTP."""
     from analysis.dsa import one_way
@@ -158,6 +179,7 @@ def _tornado(scenarios: list, reference: str, ev: EconomicEvaluation, args: argp
         top_k=args.dsa,
         workers=args.workers,
         progress=True,
-        executor=executor,
+        checkpoint=checkpoint,
+        executor=getattr(args, "executor", None),
     )
     return tornado, versus

@@ -47,6 +47,42 @@ def _common(p: argparse.ArgumentParser, patients: int, out: str) -> None:
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
 
 
+def _psa_design(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cohort",
+        choices=("shared", "per-draw"),
+        default="shared",
+        help="PSA design: 'shared' (default) simulates the same base-case patients in every draw, so "
+        "patient noise cannot inflate the EVPI or blur the CEAC; 'per-draw' gives each draw new patients and "
+        "corrects the decision results for their noise",
+    )
+    p.add_argument("--shared-cohort", action="store_true", help=argparse.SUPPRESS)  # the default now
+    p.add_argument(
+        "--precision",
+        type=_positive_float,
+        default=100.0,
+        metavar="MONEY",
+        help="target standard error of the mean incremental NMB per patient, for the advice on patients and "
+        "draws in psa_variance.csv (default 100)",
+    )
+    p.add_argument(
+        "--evppi",
+        action="store_true",
+        help="also the EVPPI of every parameter that varies and of each scenario section (evppi.csv, "
+        "evppi.png), at the --wtp values",
+    )
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
 def add_compare_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``compare`` (shared by ``python -m analysis.compare`` and ``antimag compare``)."""
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="two or more strategy files (TOML)")
@@ -61,12 +97,12 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="patients per strategy and PSA draw (default: --patients)",
     )
+    _psa_design(p)
     p.add_argument(
-        "--shared-cohort",
-        action="store_true",
-        help="PSA: simulate the base-case patients in every draw, so only the parameters vary",
+        "--reference",
+        default=None,
+        help="the comparator of every incremental result (default: the first scenario)",
     )
-    p.add_argument("--reference", default=None, help="comparator strategy name (default: the first scenario)")
     p.add_argument(
         "--dsa",
         type=non_negative_int,
@@ -81,6 +117,19 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
         default="fieller",
         help="interval of each ICER (default fieller; bootstrap over patients with a fixed seed)",
     )
+    invariants_option(p)
+
+
+def invariants_option(p: argparse.ArgumentParser) -> None:
+    """``--check-invariants``: check the model's invariants on every PSA draw."""
+    p.add_argument(
+        "--check-invariants",
+        action="store_true",
+        help="check every simulated cohort of every PSA draw against the model's invariants (events in "
+        "order and within follow-up, state counts, symptom order, QALYs within life-years, cost "
+        "categories summing to totals; docs/invariants.md) and stop at the first broken one, naming the "
+        "draw, strategy and patient (costs a few per cent of the run time)",
+    )
 
 
 def add_psa_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,11 +137,11 @@ def add_psa_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="one or more strategy files (TOML)")
     p.add_argument("--draws", type=positive_int, required=True, help="number of parameter draws")
     _common(p, patients=500, out="antimag-psa")
+    _psa_design(p)
     p.add_argument(
-        "--shared-cohort",
-        action="store_true",
-        help="simulate the same (base-case) patients in every draw, so only the parameters vary",
+        "--reference",
+        default=None,
+        help="the comparator of every incremental result: CE plane, pairwise CEAC, ANOVA split (default: the "
+        "first scenario)",
     )
-    p.add_argument(
-        "--reference", default=None, help="reference of the CE plane (default: the first scenario)"
-    )
+    invariants_option(p)

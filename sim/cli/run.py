@@ -8,7 +8,6 @@ from pathlib import Path
 
 from sim.cli.common import (
     cohort_options,
-    executor_from_args,
     load_scenario_or_default,
     output_options,
     save_png,
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if sum(b.n for b in first_blocks) < n_first:
             first_blocks.append(block)
 
-    with atomic_output_dir(out, force=args.force) as tmp, executor_from_args(args) as executor:
+    with atomic_output_dir(out, force=args.force) as tmp:
         streamed = stream_run(
             scenario,
             tmp,
@@ -81,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             keep_events=args.events,
             fmt=args.format,
             progress=True,
-            executor=executor,
+            executor=getattr(args, "executor", None),
             on_block=keep_for_figures,
         )
         summary = milestone_summary(streamed.summary_patients, horizon_of(streamed.values))

@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.cli.common import executor_from_args, positive_int, seed_option, workers_option
+from sim.cli.checkpointing import checkpointed, resume_option
+from sim.cli.common import UsageError, positive_int, seed_option, workers_option
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.trial import Trial
+    from sim.run.checkpoint import Checkpoint
+    from sim.trial import Trial, TrialResult
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -37,38 +39,57 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     workers_option(p)
     p.add_argument("--out", default=None, help="directory for replicates.csv, summary.csv, metadata.json")
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    resume_option(p)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``antimag trial``; returns the exit status (0)."""
     from sim.run.output import atomic_output_dir, check_output_dir
-    from sim.trial import load_trial, simulate_trial
+    from sim.trial import load_trial
 
     trial = load_trial(args.trial)
     out = Path(args.out) if args.out else None
-    if out is not None:
-        check_output_dir(out, getattr(args, "force", False))  # before the run, not after minutes of work
-    t0 = time.perf_counter()
-    with executor_from_args(args) as executor:
-        result = simulate_trial(
-            trial,
-            replicates=args.replicates,
-            seed=args.seed,
-            workers=args.workers,
-            progress=True,
-            executor=executor,
-        )
-    elapsed = time.perf_counter() - t0
-    print_summary(result.summary, trial, args.replicates, args.seed, elapsed)
-    if out is not None:
-        with atomic_output_dir(out, force=getattr(args, "force", False)) as tmp:
-            result.replicates.to_csv(tmp / "replicates.csv", index=False)
-            result.summary.to_csv(tmp / "summary.csv", index=False)
-            result.baseline.to_csv(tmp / "baseline.csv", index=False)
-            (tmp / "metadata.json").write_text(json.dumps(result.metadata, indent=2, sort_keys=True) + "\n")
-        print(f"Wrote {out}/replicates.csv, summary.csv, baseline.csv, metadata.json")
+    if out is None:
+        if args.resume:
+            raise UsageError(
+                "--resume needs --out: the checkpoint of a run lives beside its output directory"
+            )
+        run_and_print(trial, args)
+        return 0
+    check_output_dir(out, args.force)  # before the run, not after minutes of work
+    inputs = {"trial": trial.sha256, **{f"arm {k}": s.sha256 for k, s in trial.arms.items()}}
+    with (
+        checkpointed(args, "trial", inputs, out) as checkpoint,
+        atomic_output_dir(out, force=args.force) as tmp,
+    ):
+        result = run_and_print(trial, args, checkpoint)
+        result.replicates.to_csv(tmp / "replicates.csv", index=False)
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.baseline.to_csv(tmp / "baseline.csv", index=False)
+        (tmp / "metadata.json").write_text(json.dumps(result.metadata, indent=2, sort_keys=True) + "\n")
+    print(f"Wrote {out}/replicates.csv, summary.csv, baseline.csv, metadata.json")
     return 0
+
+
+def run_and_print(
+    trial: Trial, args: argparse.Namespace, checkpoint: Checkpoint | None = None
+) -> TrialResult:
+    """Replicate the trial and print its summary."""
+    from sim.trial import simulate_trial
+
+    t0 = time.perf_counter()
+    result = simulate_trial(
+        trial,
+        replicates=args.replicates,
+        seed=args.seed,
+        workers=args.workers,
+        progress=True,
+        checkpoint=checkpoint,
+        executor=getattr(args, "executor", None),
+    )
+    print_summary(result.summary, trial, args.replicates, args.seed, time.perf_counter() - t0)
+    return result
 
 
 def print_summary(summary: pd.DataFrame, trial: Trial, replicates: int, seed: int, elapsed: float) -> None:

@@ -9,6 +9,7 @@ eventually dies (a lifetime horizon ends with everyone dead).
 from __future__ import annotations
 
 import functools
+import io
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.files import UnreadableFile, read_regular_file
 
 BUNDLED_TABLES = {"usa_2015": "life_table_usa_2015_mx.csv"}
 
@@ -75,37 +77,67 @@ class LifeTable:
 
 
 @functools.lru_cache(maxsize=16)
-def _read_table(path: str, source: str) -> LifeTable:
+def _read_table(path: str, source: str, scenario_file: str | None = None) -> LifeTable:
+    """Read and check a life table; every problem is a :class:`ScenarioError` naming the table, the
+    scenario file that names it and ``settings.life_table``."""
+
+    def bad(reason: str) -> ScenarioError:
+        return ScenarioError(f"life table {path} {reason}", scenario_file, "settings.life_table")
+
     try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(f"cannot read life table {path}: {exc}", field="settings.life_table") from None
+        raw = read_regular_file(path, "life table (CSV)")
+    except UnreadableFile as exc:
+        raise bad(exc.reason) from None
+    try:
+        frame = pd.read_csv(io.BytesIO(raw))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise bad(f"is not a readable CSV table ({_first_line(exc)})") from None
     missing = {"Age", "Female", "Male"} - set(frame.columns)
     if missing:
-        raise ScenarioError(
-            f"life table {path} lacks column(s) {sorted(missing)}; needs Age, Female, Male",
-            field="settings.life_table",
-        )
-    frame = frame.sort_values("Age")
-    ages = frame["Age"].to_numpy(dtype=float)
-    rates = frame[["Female", "Male"]].to_numpy(dtype=float).T
-    if not (np.all(np.diff(ages) == 1) and np.isfinite(rates).all() and (rates >= 0).all()):
-        raise ScenarioError(
-            f"life table {path} must have consecutive single-year ages and finite rates >= 0",
-            field="settings.life_table",
-        )
+        raise bad(f"lacks column(s) {sorted(missing)}; needs Age, Female, Male")
+    try:
+        frame = frame.sort_values("Age")
+        ages = frame["Age"].to_numpy(dtype=float)
+        rates = frame[["Female", "Male"]].to_numpy(dtype=float).T
+    except (TypeError, ValueError):
+        raise bad("must hold numbers only in its columns Age, Female and Male") from None
+    if not (
+        len(ages) > 0
+        and np.isfinite(ages).all()
+        and np.all(np.diff(ages) == 1)
+        and np.isfinite(rates).all()
+        and (rates >= 0).all()
+    ):
+        raise bad("must have consecutive single-year ages and finite rates >= 0")
+    if not (rates[:, -1] > 0).all():
+        # Beyond its last age the last rate applies: it must be > 0 so that every life ends.
+        raise bad("must have a rate > 0 at its last age for both sexes (beyond it that rate applies)")
     return LifeTable(ages=ages, rates=rates, source=source)
 
 
-def load_life_table(spec: str, resolved: Path | None = None) -> LifeTable:
-    """A bundled table by name (``usa_2015``) or a CSV file with columns Age, Female, Male."""
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:120] if text else type(exc).__name__
+
+
+def load_life_table(spec: str, resolved: Path | None = None, scenario_file: str | None = None) -> LifeTable:
+    """A bundled table by name (``usa_2015``) or a CSV file with columns Age, Female, Male.
+
+    The file must be a regular file of at most :data:`sim.files.MAX_FILE_BYTES` bytes; ``scenario_file``
+    (the file that names the table) is named in every error.
+    """
     if spec in BUNDLED_TABLES:
         path = resources.files("sim").joinpath("data", BUNDLED_TABLES[spec])
         return _read_table(str(path), f"bundled:{spec}")
     path = resolved or Path(spec)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):
+        exists = True  # an unusable name: reading it reports why
+    if not exists:
         raise ScenarioError(
             f"life table '{spec}' is neither bundled ({', '.join(BUNDLED_TABLES)}) nor an existing file",
-            field="settings.life_table",
+            scenario_file,
+            "settings.life_table",
         )
-    return _read_table(str(path), str(path))
+    return _read_table(str(path), str(path), scenario_file)

@@ -26,7 +26,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["ExecutorLike", "describe_executor", "is_dask_client", "ordered_results", "executor_slots"]
+__all__ = [
+    "ExecutorLike",
+    "completed_results",
+    "describe_executor",
+    "executor_slots",
+    "is_dask_client",
+    "ordered_results",
+]
 
 #: What ``executor`` arguments accept (a ``dask.distributed.Client`` is duck-typed: it needs no import).
 ExecutorLike = Any
@@ -97,27 +104,80 @@ def ordered_results(
         for task in tasks:
             yield fn(shared, task)
         return
-    slots = executor_slots(executor, workers)
-    window = max(1, window or 4 * slots)
+    window = max(1, window or 4 * executor_slots(executor, workers))
     with contextlib.ExitStack() as stack:
-        if executor is None:
-            pool = stack.enter_context(
-                ProcessPoolExecutor(
-                    max_workers=min(workers, len(tasks)), initializer=_init_shared, initargs=(shared,)
-                )
-            )
-            submit = functools.partial(pool.submit, _call_with_pool_shared, fn)
-        elif is_dask_client(executor):
-            shared_future = executor.scatter(shared, broadcast=True, hash=False)
-            submit = functools.partial(_dask_submit, executor, fn, shared_future)
-        elif isinstance(executor, Executor):
-            submit = functools.partial(executor.submit, fn, shared)
-        else:
-            raise TypeError(
-                "executor must be a concurrent.futures.Executor or a dask.distributed.Client, "
-                f"got {type(executor).__name__}"
-            )
+        submit = _submitter(stack, fn, shared, executor, workers, len(tasks))
         yield from _windowed(submit, tasks, window)
+
+
+def completed_results(
+    fn: Callable[[Any, Any], Any],
+    tasks: Sequence[Any],
+    shared: Any = None,
+    *,
+    executor: ExecutorLike = None,
+    workers: int = 1,
+    window: int | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(k, fn(shared, tasks[k]))`` as each task finishes (any order), for checkpoints that record
+    every finished task at once. Arguments as :func:`ordered_results`."""
+    if executor is None and (workers <= 1 or len(tasks) <= 1):
+        for k, task in enumerate(tasks):
+            yield k, fn(shared, task)
+        return
+    window = max(1, window or 4 * executor_slots(executor, workers))
+    with contextlib.ExitStack() as stack:
+        submit = _submitter(stack, fn, shared, executor, workers, len(tasks))
+        wait = _dask_wait if is_dask_client(executor) else _futures_wait
+        pending: dict[Any, int] = {}
+        todo = iter(enumerate(tasks))
+        try:
+            for k, task in todo:
+                pending[submit(task)] = k
+                if len(pending) >= window:
+                    break
+            while pending:
+                for future in wait(list(pending)):
+                    k = pending.pop(future)
+                    for j, task in todo:
+                        pending[submit(task)] = j
+                        break
+                    yield k, future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _futures_wait(futures: list) -> list:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    return list(wait(futures, return_when=FIRST_COMPLETED).done)
+
+
+def _dask_wait(futures: list) -> list:
+    from distributed import wait
+
+    return list(wait(futures, return_when="FIRST_COMPLETED").done)
+
+
+def _submitter(stack: contextlib.ExitStack, fn, shared, executor, workers: int, n_tasks: int):
+    """A function ``task -> future`` on ``executor`` (or on a process pool entered on ``stack``)."""
+    if executor is None:
+        pool = stack.enter_context(
+            ProcessPoolExecutor(
+                max_workers=min(workers, n_tasks), initializer=_init_shared, initargs=(shared,)
+            )
+        )
+        return functools.partial(pool.submit, _call_with_pool_shared, fn)
+    if is_dask_client(executor):
+        shared_future = executor.scatter(shared, broadcast=True, hash=False)
+        return functools.partial(_dask_submit, executor, fn, shared_future)
+    if isinstance(executor, Executor):
+        return functools.partial(executor.submit, fn, shared)
+    raise TypeError(
+        "executor must be a concurrent.futures.Executor or a dask.distributed.Client, "
+        f"got {type(executor).__name__}"
+    )
 
 
 def _dask_submit(client, fn, shared_future, task):

@@ -10,9 +10,9 @@ draw and the parameter's dotted path. Hence
   still sampled from its own stream;
 * a parameter's draw never depends on which other parameters exist or are uncertain;
 * each strategy is run with ``simulate(..., draw=d, overrides=...)``, so all strategies of a draw share the
-  same patients (common random numbers), and each draw has a new cohort (``shared_cohort=False``, the
-  default) or every draw reuses the base-case cohort of ``draw=0`` (``shared_cohort=True``, which removes
-  first-order noise between draws).
+  same patients (common random numbers), and every draw reuses the base-case cohort of ``draw=0``
+  (``shared_cohort=True``, the default, which removes first-order noise between draws) or each draw has a
+  new cohort (``shared_cohort=False``).
 
 A draw is checked against every rule of the scenario schema (field domains and cross-field rules such as
 increasing thresholds or ``p_titre_low + p_titre_high <= 1``) before anything is simulated; a draw that
@@ -36,17 +36,21 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.random import parameter_generator
-from sim.run.executors import ExecutorLike, ordered_results
+from sim.run.checkpoint import Checkpoint, Stage
+from sim.run.executors import ExecutorLike, completed_results, ordered_results
+from sim.run.invariants import check_invariants as check_cohort_invariants
 from sim.run.progress import progress_bar
 from sim.run.runner import SimulationResult, simulate
 from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
 
 __all__ = [
+    "PAIRED_COLUMNS",
     "PSA_MEASURES",
     "CohortJob",
     "as_scenario_list",
     "check_overrides",
+    "paired_errors",
     "parameter_uniforms",
     "psa_attrs",
     "run_cohorts",
@@ -58,9 +62,9 @@ __all__ = [
 
 #: Output name → column of ``result.patients``: discounted (the headline), then undiscounted.
 PSA_MEASURES: dict[str, str] = {
-    "cost": "cost_disc",
-    "qalys": "qalys_disc",
-    "lys": "lys_disc",
+    "cost_disc": "cost_disc",
+    "qalys_disc": "qalys_disc",
+    "lys_disc": "lys_disc",
     "cost_undisc": "cost",
     "qalys_undisc": "qalys",
     "lys_undisc": "lys",
@@ -268,10 +272,34 @@ def summarise_arm(patients: pd.DataFrame) -> dict[str, float]:
     return row
 
 
-def _run_job(shared: tuple, job: CohortJob) -> list[dict[str, float]]:
-    """A task of :func:`run_cohorts`: every strategy of one job, summarised."""
-    scenarios, n_patients, seed = shared
+#: Within-draw Monte Carlo error of each strategy's increments over the first strategy (same patients):
+#: standard errors of the mean incremental discounted cost and QALYs, and their covariance. What the ANOVA
+#: split of first- and second-order variance (:mod:`analysis.psa_noise`) needs for any willingness to pay.
+PAIRED_COLUMNS = ("inc_cost_disc_se", "inc_qalys_disc_se", "inc_cost_qalys_disc_cov")
+
+
+def paired_errors(patients: pd.DataFrame, first: pd.DataFrame) -> dict[str, float]:
+    """:data:`PAIRED_COLUMNS` of one strategy's patients against the first strategy's (row i: the same
+    patient); 0 for the first strategy itself."""
+    n = len(patients)
+    d_cost = patients["cost_disc"].to_numpy(dtype=float) - first["cost_disc"].to_numpy(dtype=float)
+    d_qalys = patients["qalys_disc"].to_numpy(dtype=float) - first["qalys_disc"].to_numpy(dtype=float)
+    if n < 2:
+        return dict.fromkeys(PAIRED_COLUMNS, math.nan)
+    cov = np.cov(d_cost, d_qalys, ddof=1) / n
+    return {
+        "inc_cost_disc_se": float(math.sqrt(max(cov[0, 0], 0.0))),
+        "inc_qalys_disc_se": float(math.sqrt(max(cov[1, 1], 0.0))),
+        "inc_cost_qalys_disc_cov": float(cov[0, 1]),
+    }
+
+
+def _run_job(shared: tuple, task: tuple[CohortJob, str]) -> list[dict[str, float]]:
+    """A task of :func:`run_cohorts`: every strategy of one job, summarised (``label`` names the job)."""
+    scenarios, n_patients, seed, invariants = shared
+    job, label = task
     rows = []
+    first = None
     for scenario, overrides in zip(scenarios, job.overrides, strict=True):
         result = simulate(
             scenario,
@@ -281,8 +309,21 @@ def _run_job(shared: tuple, job: CohortJob) -> list[dict[str, float]]:
             draw=job.draw,
             overrides=overrides or None,
         )
-        rows.append(summarise_arm(result.patients))
+        if invariants:
+            check_cohort_invariants(result, label)
+        first = result.patients if first is None else first
+        rows.append(summarise_arm(result.patients) | paired_errors(result.patients, first))
     return rows
+
+
+def _job_description(items: Sequence[Scenario], job: CohortJob, n_patients: int) -> dict[str, Any]:
+    """What a job's checkpoint record must match: strategies, cohort size, draw key and parameter values."""
+    return {
+        "strategies": [s.strategy for s in items],
+        "n_patients": n_patients,
+        "draw": job.draw,
+        "overrides": [dict(ov) for ov in job.overrides],
+    }
 
 
 def run_cohorts(
@@ -293,20 +334,27 @@ def run_cohorts(
     workers: int = 1,
     progress: bool = False,
     unit: str = "run",
+    checkpoint: Stage | None = None,
+    check_invariants: bool = False,
     executor: ExecutorLike = None,
 ) -> pd.DataFrame:
     """Run every strategy for each job (a draw key and per-strategy overrides), on a process pool.
 
     The engine of :func:`run_psa` and of :mod:`analysis.dsa`. Overrides are not checked here (see
-    :func:`check_overrides`). ``executor`` (a ``concurrent.futures.Executor`` or a
-    ``dask.distributed.Client``) runs the jobs instead of ``workers`` local processes.
+    :func:`check_overrides`). With a ``checkpoint`` stage, jobs recorded there are not run again and every
+    finished job is recorded as soon as it completes (:mod:`sim.run.checkpoint`); the table is the same.
+    With ``check_invariants``, every simulated cohort is checked against A1–A5
+    (:func:`sim.run.invariants.check_invariants`; an :class:`~sim.run.invariants.InvariantError` names the
+    job as ``"<unit> <index + 1>"``, e.g. ``draw 7``, the strategy and the patient). ``executor`` (a
+    ``concurrent.futures.Executor`` or a ``dask.distributed.Client``) runs the jobs instead of ``workers``
+    local processes; the table is the same.
 
     Returns
     -------
     pandas.DataFrame
         ``job`` (index in ``jobs``), ``draw``, ``strategy``, ``n_patients`` and, for each measure of
         :data:`PSA_MEASURES`, the cohort mean and its Monte Carlo standard error (``<measure>_se``). One row
-        per job × strategy, in job then strategy order, whatever the number of workers or the executor.
+        per job × strategy, in job then strategy order, whatever the number of workers.
     """
     items = as_scenario_list(scenarios)
     n_patients = _check_positive_int("n_patients", n_patients)
@@ -317,18 +365,33 @@ def run_cohorts(
             raise ValueError(
                 f"each job needs overrides for {len(items)} strategies, got {len(job.overrides)}"
             )
-    results: list[list[dict[str, float]]] = []
-    shared = (items, n_patients, seed)
+    described = [_job_description(items, job, n_patients) for job in jobs]
+    results: list[list[dict[str, float]] | None] = [None] * len(jobs)
+    if checkpoint is not None:
+        for k, description in enumerate(described):
+            results[k] = checkpoint.load(k, description)
+    pending = [k for k, rows in enumerate(results) if rows is None]
+
+    def finished(k: int, rows: list[dict[str, float]]) -> None:
+        results[k] = rows
+        if checkpoint is not None:
+            checkpoint.save(k, described[k], rows)
+        bar.update(1)
+
+    shared = (items, n_patients, seed, check_invariants)
+    tasks = [(jobs[k], f"{unit} {k + 1}") for k in pending]
     with progress_bar(len(jobs), unit, progress, delay=1.0) as bar:
-        for rows in ordered_results(_run_job, list(jobs), shared, executor=executor, workers=workers):
-            results.append(rows)
-            bar.update(1)
+        bar.update(len(jobs) - len(pending))
+        # Recorded as they finish (any order), put in job order below.
+        for i, rows in completed_results(_run_job, tasks, shared, executor=executor, workers=workers):
+            finished(pending[i], rows)
     records = []
     for k, (job, rows) in enumerate(zip(jobs, results, strict=True)):
         for scenario, row in zip(items, rows, strict=True):
             records.append({"job": k, "draw": job.draw, "strategy": scenario.strategy, **row})
     columns = ["job", "draw", "strategy", "n_patients"]
     columns += [c for name in PSA_MEASURES for c in (name, name + "_se")]
+    columns += list(PAIRED_COLUMNS)
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -340,7 +403,9 @@ def run_psa(
     workers: int = 1,
     progress: bool = False,
     *,
-    shared_cohort: bool = False,
+    shared_cohort: bool = True,
+    checkpoint: Checkpoint | None = None,
+    check_invariants: bool = False,
     executor: ExecutorLike = None,
 ) -> pd.DataFrame:
     """Probabilistic sensitivity analysis of one or more strategies on common random numbers.
@@ -360,8 +425,17 @@ def run_psa(
     progress : bool
         Show a progress bar (draws done).
     shared_cohort : bool
-        If True every draw simulates the base-case patients (``draw=0`` streams) so that only the
-        parameters vary between draws; by default each draw has its own patients (``draw=d``).
+        If True (the default) every draw simulates the base-case patients (``draw=0`` streams), so that only
+        the parameters vary between draws and patient-level noise cannot inflate the EVPI or blur the CEAC;
+        if False each draw has its own patients (``draw=d``), and :mod:`analysis.psa_noise` separates and
+        removes the first-order noise.
+    checkpoint : Checkpoint, optional
+        Record every finished draw there and skip the draws already recorded (``--resume``); the table is
+        byte-identical to an uninterrupted run's.
+    check_invariants : bool
+        Check every simulated cohort of every draw against the invariants A1–A5
+        (:func:`sim.run.invariants.check_invariants`, a few per cent of the run time); a broken one raises
+        :class:`sim.run.invariants.InvariantError` naming the draw, the strategy and the patient.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Run the draws there instead of on ``workers`` local processes; the table is identical.
 
@@ -369,12 +443,13 @@ def run_psa(
     -------
     pandas.DataFrame
         One row per draw × strategy (draw-major, strategies in the given order): ``draw``, ``strategy``,
-        ``n_patients``; ``cost``, ``qalys``, ``lys`` (discounted cohort means, in the scenario's currency
-        and price year, QALYs and life-years) and ``cost_undisc``, ``qalys_undisc``, ``lys_undisc``
-        (undiscounted), each with its Monte Carlo standard error ``<column>_se`` (between patients, within
-        the draw); then one column per sampled uncertain parameter, named by its dotted path (NaN for a
-        strategy without it). ``cost``/``qalys`` feed :func:`analysis.cea.ceac` etc. directly
-        (``effect="qalys"``).
+        ``n_patients``; ``cost_disc``, ``qalys_disc``, ``lys_disc`` (discounted cohort means, in the
+        scenario's currency and price year, QALYs and life-years) and ``cost_undisc``, ``qalys_undisc``,
+        ``lys_undisc`` (undiscounted), each with its Monte Carlo standard error ``<column>_se`` (between
+        patients, within the draw); :data:`PAIRED_COLUMNS` (within-draw errors of the increments over the
+        first strategy); then one column per sampled uncertain parameter, named by its dotted path (NaN for a
+        strategy without it). Feed :func:`analysis.cea.ceac` etc. with ``cost="cost_disc",
+        effect="qalys_disc"``.
 
     Raises
     ------
@@ -402,7 +477,19 @@ def run_psa(
             check_overrides(scenario, ov, f"PSA draw {d}")
             overrides.append(ov)
         jobs.append(CohortJob(0 if shared_cohort else d, tuple(overrides)))
-    out = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="draw", executor=executor)
+    stage = checkpoint.stage("psa") if checkpoint is not None else None
+    out = run_cohorts(
+        items,
+        jobs,
+        n_patients,
+        seed,
+        workers,
+        progress,
+        unit="draw",
+        checkpoint=stage,
+        check_invariants=check_invariants,
+        executor=executor,
+    )
     out["draw"] = out["job"] + 1
     out = out.drop(columns="job")
     out = pd.concat([out, draws[param_columns].reset_index(drop=True)], axis=1)

@@ -111,8 +111,10 @@ def horizon_of(values: SimpleNamespace) -> float:
 
 
 def life_table_for(scenario: Scenario) -> LifeTable:
+    """The scenario's life table (errors name the file that chose it)."""
     spec = scenario.model.settings.life_table
-    return load_life_table(spec, scenario.resolve_path("settings.life_table", spec))
+    named_in = scenario.origins.get("settings.life_table", scenario.path)
+    return load_life_table(spec, scenario.resolve_path("settings.life_table", spec), named_in)
 
 
 def simulate_block(

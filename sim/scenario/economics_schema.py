@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import math
+from typing import Annotated
 
-from sim.scenario.parameters import NonNegative, Section, Utility
+from pydantic import AfterValidator, Field, model_validator
+
+from sim.scenario.parameters import Kind, NonNegative, Section, Utility
+
+#: A quantity that describes the decision, not the patients: never sampled in the PSA (``dist`` must be
+#: ``fixed``), so that population figures cannot add noise to a simulation they do not enter.
+DECISION_KIND = Kind(
+    "fixed non-negative quantity of the decision", 0.0, math.inf, False, True, frozenset({"fixed"})
+)
+DecisionQuantity = Annotated[NonNegative, AfterValidator(DECISION_KIND)]
 
 
 class Utilities(Section):
@@ -45,6 +55,15 @@ class UnitCosts(Section):
     bladder_cancer: NonNegative
 
 
+class Population(Section):
+    """Who a decision concerns, for population EVPI and EVPPI (never sampled: ``dist`` is ``fixed``)."""
+
+    people: DecisionQuantity = Field(description="people in the jurisdiction")
+    prevalence_per_100k: DecisionQuantity
+    incidence_per_100k_per_year: DecisionQuantity
+    horizon_years: DecisionQuantity = Field(description="how long the decision stands")
+
+
 class Economics(Section):
     currency: str = Field(min_length=1)
     price_year: int = Field(ge=1990, le=2100)
@@ -52,6 +71,7 @@ class Economics(Section):
     discount_rate_effects: NonNegative
     utilities: Utilities
     costs: UnitCosts
+    population: Population | None = None
 
     @model_validator(mode="after")
     def _rates(self) -> Economics:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
+import stat
 import tomllib
 import typing
 from collections.abc import Iterator, Mapping
@@ -24,10 +26,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import ScenarioError
+from sim.files import UnreadableFile, read_regular_file
 from sim.scenario.parameters import Kind, Param
 from sim.scenario.schema import ScenarioModel
 
 MAX_EXTENDS_DEPTH = 16
+#: Deepest nesting of tables and arrays in a scenario: the schema needs five levels; deeper data is
+#: malformed and would exhaust the stack of the parser or of the validation.
+MAX_NESTING = 32
 
 
 def default_scenario_path() -> Path:
@@ -139,24 +145,57 @@ def scenario_from_dict(data: Mapping[str, Any], name: str = "<dict>") -> Scenari
 
 
 def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
-    """Parse a TOML file; any problem becomes a :class:`ScenarioError` naming the file."""
+    """Parse a TOML file; any problem becomes a :class:`ScenarioError` naming the file.
+
+    The file must be a regular file of at most :data:`sim.files.MAX_FILE_BYTES` bytes, nested at most
+    :data:`MAX_NESTING` deep.
+    """
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError("file not found", str(path)) from None
-    except IsADirectoryError:
-        raise ScenarioError(f"is a directory, not a {what}", str(path)) from None
+        raw = read_regular_file(path, what)
+    except UnreadableFile as exc:
+        raise ScenarioError(exc.reason, str(path)) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"not UTF-8 text ({exc.reason})", str(path)) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"not valid TOML: {exc}", str(path)) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot be read: {exc.strerror}", str(path)) from None
+    except RecursionError:
+        raise ScenarioError(
+            f"tables or arrays nested too deeply (a {what} needs at most {MAX_NESTING} levels)", str(path)
+        ) from None
+    _check_nesting(data, str(path), what)
+    return data
+
+
+def _check_nesting(data: Any, file: str, what: str) -> None:
+    """Refuse data nested deeper than :data:`MAX_NESTING` (iteratively: no recursion to exhaust)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ScenarioError(
+                f"nested more than {MAX_NESTING} levels deep (a {what} needs only a few)",
+                file,
+                _shorten(where) or None,
+            )
+        if isinstance(node, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(node))
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _load_layered(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, str]]:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ScenarioError(f"not a usable file name ({exc})", str(path)) from None
     if resolved in seen:
         chain = " -> ".join(str(p) for p in (*seen, resolved))
         raise ScenarioError(f"'extends' forms a cycle: {chain}", str(path), "extends")
@@ -167,14 +206,43 @@ def _load_layered(path: Path, seen: tuple[Path, ...]) -> tuple[dict[str, Any], d
     origins = {p: str(path) for p in _leaf_paths(data, "")}
     if parent_name is None:
         return data, origins
-    if not isinstance(parent_name, str):
-        raise ScenarioError(f"must be a file name (a string), got {parent_name!r}", str(path), "extends")
-    parent_path = (path.parent / parent_name) if not Path(parent_name).is_absolute() else Path(parent_name)
-    if not parent_path.exists():
-        raise ScenarioError(f"extends '{parent_name}', which does not exist", str(path), "extends")
+    parent_path = _parent_path(path, parent_name)
     parent, parent_origins = _load_layered(parent_path, (*seen, resolved))
     merged = _merge(parent, data)
-    return merged, {**parent_origins, **origins}
+    # What the child writes replaces the parent's entry whole, so an error there is the child's.
+    kept = {k: v for k, v in parent_origins.items() if not any(_overlaps(k, c) for c in origins)}
+    return merged, {**kept, **origins}
+
+
+def _parent_path(path: Path, parent_name: Any) -> Path:
+    """The file named by ``extends`` in ``path``: a TOML file that exists (errors name the child)."""
+    if not isinstance(parent_name, str):
+        raise ScenarioError(f"must be a file name (a string), got {parent_name!r}", str(path), "extends")
+    shown = _shorten(parent_name)
+    if not parent_name or "\0" in parent_name:
+        raise ScenarioError(f"must be a file name, got {shown!r}", str(path), "extends")
+    try:
+        parent_path = path.parent / parent_name
+        info = os.stat(parent_path)
+    except FileNotFoundError:
+        raise ScenarioError(f"extends '{shown}', which does not exist", str(path), "extends") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ScenarioError(
+            f"extends '{shown}', which cannot be opened ({reason})", str(path), "extends"
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError(
+            f"extends '{shown}', which is not a regular file (a directory, device or pipe)",
+            str(path),
+            "extends",
+        )
+    return parent_path
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Whether dotted paths ``a`` and ``b`` are the same entry or one contains the other."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
 def _is_param_table(x: Any) -> bool:
@@ -243,8 +311,9 @@ def error_message(err: Mapping[str, Any], allowed: list[str]) -> str:
     if kind == "missing":
         return "required but missing"
     message = err["msg"].removeprefix("Value error, ")
-    if "input" in err and not isinstance(err["input"], dict) and kind != "value_error":
-        message += f" (got {err['input']!r})"
+    if "input" in err and kind != "value_error":
+        found = err["input"]
+        message += " (got a table)" if isinstance(found, dict) else f" (got {_shorten(repr(found))})"
     return message
 
 
@@ -263,11 +332,14 @@ def _origin_of(dotted: str, origins: dict[str, str]) -> str | None:
         hit = origins.get(".".join(parts[:n]))
         if hit:
             return hit
+    # A table (a cross-field rule): the most derived file that wrote into it. Origins are in layering
+    # order, the parent's first, so the last entry under the table is the one a user last touched.
     prefix = dotted + "."
+    found = None
     for key, file in origins.items():
         if key.startswith(prefix):
-            return file
-    return None
+            found = file
+    return found
 
 
 def _allowed_keys(loc: list[str], data: dict[str, Any] | None = None) -> list[str]:

@@ -28,6 +28,10 @@ from scipy import stats
 
 Distribution = Literal["fixed", "beta", "gamma", "lognormal", "normal", "uniform"]
 MEAN_TOLERANCE = 0.05
+#: Method-of-moments spreads (``sd``) relative to ``|value|``: below the lower bound the distribution is a
+#: point (use ``fixed``), above the upper one its shape parameters overflow double precision.
+MIN_RELATIVE_SD = 1e-9
+MAX_RELATIVE_SD = 1e6
 
 
 class Section(BaseModel):
@@ -81,12 +85,41 @@ _SPREAD_KEYS = {"sd", "alpha", "beta", "shape", "scale", "mu", "sigma", "low", "
 def frozen_distribution(p: Param):
     """The scipy distribution of a parameter (``None`` for ``fixed``); raises ``ValueError`` if ill-posed.
 
+    Extreme spreads (``sd = 1e300``, ``sd = 5e-324``) overflow or vanish in the method of moments; they are
+    reported as ill-posed instead of escaping as arithmetic errors.
+
     Cached by the parameter's fields (a :class:`Param` is immutable and hashable): freezing a scipy
     distribution costs about a millisecond, and every validation of a scenario freezes each of its couple of
     hundred parameters twice, so that re-validating a scenario with one value changed (``with_updates``, the
     Hypothesis strategies, PSA draws) would otherwise cost a third of a second. The frozen distribution is
     only read (``ppf``, ``mean``, ``support``), never sampled with its own random state: sharing it is safe.
     """
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            dist = _frozen_distribution(p)
+    except (OverflowError, ZeroDivisionError, FloatingPointError):
+        raise ValueError(_extreme_message(p)) from None
+    if dist is not None and not all(math.isfinite(x) and x > 0 for x in _shape_values(dist)):
+        raise ValueError(_extreme_message(p))
+    return dist
+
+
+def _extreme_message(p: Param) -> str:
+    spread = ", ".join(f"{k} = {getattr(p, k)!r}" for k in sorted(_SPREAD_KEYS) if getattr(p, k) is not None)
+    return (
+        f"the {p.dist} distribution with value {p.value!r} and {spread} cannot be computed (numbers too "
+        f"large or too small); give a spread between {MIN_RELATIVE_SD:g} and {MAX_RELATIVE_SD:g} times the "
+        "value, or dist = 'fixed'"
+    )
+
+
+def _shape_values(dist) -> list[float]:
+    """The shape and scale numbers of a frozen scipy distribution (all must be finite and > 0)."""
+    values = [float(a) for a in dist.args] + [float(v) for k, v in dist.kwds.items() if k != "loc"]
+    return values
+
+
+def _frozen_distribution(p: Param):
     given = {k for k in _SPREAD_KEYS if getattr(p, k) is not None}
     options = _ALLOWED_KEYS[p.dist]
     if given not in options:
@@ -97,6 +130,11 @@ def frozen_distribution(p: Param):
     v = p.value
     if p.dist == "fixed":
         return None
+    if p.sd is not None and v != 0 and not MIN_RELATIVE_SD * abs(v) <= p.sd <= MAX_RELATIVE_SD * abs(v):
+        raise ValueError(
+            f"sd = {p.sd!r} is out of proportion to value = {v!r}: give an sd between "
+            f"{MIN_RELATIVE_SD:g} and {MAX_RELATIVE_SD:g} times |value| (or dist = 'fixed' for none)"
+        )
     if p.dist == "normal":
         return stats.norm(loc=v, scale=p.sd)
     if p.dist == "uniform":
@@ -169,6 +207,7 @@ class Kind:
     low_open: bool
     high_open: bool
     dists: frozenset[str]
+    reason: str = ""  # why the bounds are what they are, when it is not obvious from the name
 
     def describe(self) -> str:
         left = "(" if self.low_open else "["
@@ -187,8 +226,9 @@ class Kind:
                 f"allowed: {', '.join(sorted(self.dists))}"
             )
         if not self.contains(p.value):
+            why = f": {self.reason}" if self.reason else ""
             raise ValueError(
-                f"value {p.value} is outside the allowed range {self.describe()} (a {self.name})"
+                f"value {p.value} is outside the allowed range {self.describe()} (a {self.name}){why}"
             )
         if p.dist == "normal":
             lo, hi = p.value - 6 * p.sd, p.value + 6 * p.sd  # draws are clipped to the bounds
@@ -221,9 +261,47 @@ REAL_KIND = Kind("real number", -math.inf, math.inf, True, True, frozenset({"fix
 AGE_KIND = Kind("age in years", 0.0, 110.0, False, False, frozenset({"fixed", "normal", "uniform"}))
 UTILITY_KIND = Kind("utility", -1.0, 1.0, False, False, frozenset({"fixed", "uniform"}))
 
+# Domain limits of the parameters that set an interval between recurring events: with no lower bound a
+# single value (``replacement_years = 1e-300``) makes one patient generate events without end. Each bound is
+# far outside clinical practice, so that it never constrains a real scenario; the distributions allowed
+# (fixed, uniform) cannot draw past it.
+_INTERVAL_DISTS = frozenset({"fixed", "uniform"})
+DEVICE_RENEWAL_KIND = Kind(
+    "device renewal interval in years",
+    0.25,
+    200.0,
+    False,
+    False,
+    _INTERVAL_DISTS,
+    "no walking aid, orthosis or wheelchair is renewed more often than four times a year, and a shorter "
+    "interval would make renewals run on without end",
+)
+INFUSION_INTERVAL_KIND = Kind(
+    "interval between infusions in weeks",
+    1.0,
+    520.0,
+    False,
+    False,
+    _INTERVAL_DISTS,
+    "maintenance immunoglobulin is not given more often than weekly, and a shorter interval multiplies the "
+    "infusions without bound",
+)
+TREATMENT_YEARS_KIND = Kind(
+    "duration of a course in years",
+    0.0,
+    200.0,
+    True,
+    False,
+    _INTERVAL_DISTS,
+    "a course cannot outlast the longest horizon (200 years)",
+)
+
 Probability = Annotated[Param, AfterValidator(PROBABILITY_KIND)]
 NonNegative = Annotated[Param, AfterValidator(NON_NEGATIVE_KIND)]
 Positive = Annotated[Param, AfterValidator(POSITIVE_KIND)]
 Real = Annotated[Param, AfterValidator(REAL_KIND)]
 Age = Annotated[Param, AfterValidator(AGE_KIND)]
 Utility = Annotated[Param, AfterValidator(UTILITY_KIND)]
+DeviceRenewalYears = Annotated[Param, AfterValidator(DEVICE_RENEWAL_KIND)]
+InfusionIntervalWeeks = Annotated[Param, AfterValidator(INFUSION_INTERVAL_KIND)]
+TreatmentYears = Annotated[Param, AfterValidator(TREATMENT_YEARS_KIND)]

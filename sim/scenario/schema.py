@@ -17,6 +17,10 @@ from sim.scenario.economics_schema import Economics
 from sim.scenario.parameters import Age, NonNegative, Positive, Probability, Section
 from sim.scenario.treatment_schema import Strategy, Treatment
 
+#: Longest finite horizon (years from onset): far beyond any human life, long enough for checks on cohorts
+#: that never die, and short enough that recurring events cannot run on without end.
+MAX_HORIZON_YEARS = 200.0
+
 
 class Settings(Section):
     strategy: str = Field(min_length=1, description="name of the strategy this scenario describes")
@@ -28,12 +32,21 @@ class Settings(Section):
     @field_validator("horizon_years", mode="before")
     @classmethod
     def _horizon(cls, v: Any) -> float | str:
-        """One field, two forms: a positive number of years or the word 'lifetime' (one clear error)."""
-        if v == "lifetime" and isinstance(v, str):
+        """One field, two forms: a positive number of years or the word 'lifetime' (one clear error).
+
+        At most :data:`MAX_HORIZON_YEARS`: no one lives that long after the first symptom, and a longer
+        horizon would only let recurring events (device renewals, maintenance) run on without end.
+        """
+        if isinstance(v, str) and v == "lifetime":
             return v
-        if isinstance(v, int | float) and not isinstance(v, bool) and v > 0 and math.isfinite(v):
-            return float(v)
-        raise ValueError(f"must be a number of years > 0 or 'lifetime', got {v!r}")
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            years = float(v) if isinstance(v, float) or abs(v) < 10**300 else math.inf
+            if 0 < years <= MAX_HORIZON_YEARS:
+                return years
+        shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:39] + "…"
+        raise ValueError(
+            f"must be a number of years > 0 and <= {MAX_HORIZON_YEARS:g}, or 'lifetime', got {shown}"
+        )
 
 
 class Population(Section):

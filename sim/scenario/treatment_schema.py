@@ -13,7 +13,15 @@ from pydantic import Field, model_validator
 
 from sim.model.cohort import TITRE_BANDS
 from sim.model.milestones import THRESHOLD_ORDER
-from sim.scenario.parameters import NonNegative, Positive, Probability, Section
+from sim.scenario.parameters import (
+    DeviceRenewalYears,
+    InfusionIntervalWeeks,
+    NonNegative,
+    Positive,
+    Probability,
+    Section,
+    TreatmentYears,
+)
 
 
 class Efficacy(Section):
@@ -69,9 +77,9 @@ class IVIg(Section):
     weight_kg: Positive
     induction_g_per_kg: Positive
     maintenance_g_per_kg: Positive
-    maintenance_interval_weeks: Positive
+    maintenance_interval_weeks: InfusionIntervalWeeks
     assessment_months: Positive = Field(description="non-responders stop at this assessment")
-    max_years: Positive
+    max_years: TreatmentYears
     benefit_weeks_after_stop: NonNegative
     efficacy: Efficacy
     p_thromboembolism_per_infusion: Probability
@@ -131,7 +139,7 @@ class AssistiveDevice(Section):
     type: Literal["assistive_device"]
     device: Literal["cane", "walker", "wheelchair", "orthosis"]
     cost: NonNegative
-    replacement_years: Positive
+    replacement_years: DeviceRenewalYears
 
 
 Treatment = Annotated[
@@ -163,7 +171,13 @@ class Rule(Section):
     delay_months: float = Field(default=0.0, ge=0.0)
     min_mrs: int = Field(default=0, ge=0, le=5)
     min_titre: Literal["1000-10000", "10000-70000", ">=70000"] = "1000-10000"
-    max_courses: int = Field(default=1000, ge=1)
+    max_courses: int = Field(
+        default=1000,
+        ge=1,
+        le=1000,
+        description="courses this rule may give one patient; at most 1000 (more than ten a year for a "
+        "century), so that a relapse-and-retreat cycle always ends",
+    )
     max_cumulative_dose: float | None = Field(default=None, gt=0)
     requires_diagnosis: bool = True
 

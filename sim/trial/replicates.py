@@ -12,7 +12,8 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.random import PURPOSES, generator
-from sim.run.executors import executor_slots, ordered_results
+from sim.run.checkpoint import Checkpoint
+from sim.run.executors import completed_results, executor_slots
 from sim.run.progress import progress_bar
 from sim.run.runner import simulate, versions
 from sim.trial.design import MAX_SCREENED_PER_PATIENT, eligible_entry, has_entry_rules
@@ -150,15 +151,14 @@ def run_replicate(trial: Trial, seed: int, replicate: int) -> tuple[list[tuple],
     return rows, baseline
 
 
-def _run_chunk(shared: tuple[Trial, int], replicates: list[int]) -> tuple[list[tuple], list[dict]]:
+def _run_chunk(shared: tuple[Trial, int], replicates: list[int]) -> list[tuple[int, tuple[list, list]]]:
     trial, seed = shared
-    rows: list[tuple] = []
-    base: list[dict] = []
-    for r in replicates:
-        a, b = run_replicate(trial, seed, r)
-        rows.extend(a)
-        base.extend(b)
-    return rows, base
+    return [(r, run_replicate(trial, seed, r)) for r in replicates]
+
+
+def _replicate_job(trial: Trial, seed: int, replicate: int) -> dict[str, Any]:
+    """What a replicate's checkpoint record must match."""
+    return {"trial_sha256": trial.sha256, "seed": seed, "replicate": replicate}
 
 
 @dataclass
@@ -188,6 +188,7 @@ def simulate_trial(
     seed: int = 1,
     workers: int = 1,
     progress: bool = False,
+    checkpoint: Checkpoint | None = None,
     executor: Any = None,
 ) -> TrialResult:
     """Simulate a randomised trial ``replicates`` times and summarise its power.
@@ -203,7 +204,10 @@ def simulate_trial(
     workers : int
         Processes over replicates; the results do not depend on it.
     progress : bool
-        Show a progress bar (on a terminal only).
+        Show a progress bar.
+    checkpoint : sim.run.checkpoint.Checkpoint, optional
+        Record every finished replicate (stage ``replicates``) as it completes and skip the replicates
+        already recorded (``--resume``); the result is byte-identical to an uninterrupted run's.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Run the replicates there instead of on ``workers`` local processes; results are identical.
 
@@ -219,22 +223,35 @@ def simulate_trial(
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
     reps = list(range(int(replicates)))
-    rows: list[tuple] = []
-    base: list[dict] = []
-    slots = executor_slots(executor, workers)
+    stage = checkpoint.stage("replicates") if checkpoint is not None else None
+    done: dict[int, tuple[list, list]] = {}
+    if stage is not None:
+        for r in reps:
+            record = stage.load(r, _replicate_job(trial, seed, r))
+            if record is not None:
+                done[r] = (record[0], record[1])
+    pending = [r for r in reps if r not in done]
+
+    def finished(r: int, result: tuple[list, list]) -> None:
+        done[r] = result
+        if stage is not None:
+            stage.save(r, _replicate_job(trial, seed, r), [list(result[0]), list(result[1])])
+        bar.update(1)
+
     serial = executor is None and workers == 1
-    size = 1 if serial else max(1, min(10, math.ceil(len(reps) / (slots * 4))))
-    chunks = [reps[i : i + size] for i in range(0, len(reps), size)]
+    size = 1 if serial else max(1, min(10, math.ceil(len(pending) / (executor_slots(executor, workers) * 4))))
+    chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
     with progress_bar(len(reps), "replicates", progress) as bar:
-        for (a, b), chunk in zip(
-            ordered_results(_run_chunk, chunks, (trial, int(seed)), executor=executor, workers=workers),
-            chunks,
-            strict=True,
+        bar.update(len(done))
+        for _, results in completed_results(
+            _run_chunk, chunks, (trial, seed), executor=executor, workers=workers
         ):
-            rows.extend(a)
-            base.extend(b)
-            bar.update(len(chunk))
+            for r, result in results:
+                finished(r, result)
+    rows = [tuple(row) for r in reps for row in done[r][0]]
+    base = [b for r in reps for b in done[r][1]]
     table = pd.DataFrame(rows, columns=list(REPLICATE_COLUMNS))
     summary = summarise(table, trial)
     metadata = {

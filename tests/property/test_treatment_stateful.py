@@ -54,9 +54,13 @@ class PatientMachine(RuleBasedStateMachine):
         return sum(1 for _, e, _, _ in self.patient.history if e == "reversal")
 
     def _advance(self, dt: float) -> None:
-        if not self.patient.alive:
+        """Run the patient's processes for ``dt`` years, or until the patient's simulation ends, as the
+        runner does (``env.run(until=patient.end)``); after death time still moves on if the end was not
+        signalled, so that anything a dead patient would still do shows up in the history."""
+        if self.patient.end.triggered:
             return
-        self.env.run(until=self.env.now + dt)
+        stop = self.env.timeout(dt)
+        self.env.run(until=self.env.any_of([stop, self.patient.end]))
         if self.patient.alive:
             self.samples.append((self.env.now, self.patient.burden(), self._reversals()))
 
@@ -92,6 +96,12 @@ class PatientMachine(RuleBasedStateMachine):
     @rule()
     def death(self) -> None:
         self.patient.die(1, "background")
+
+    @invariant()
+    def death_ends_the_simulation(self) -> None:
+        """Whatever the cause (background, a treatment's adverse event), death signals the end."""
+        if not self.patient.alive:
+            assert self.patient.end.triggered
 
     @invariant()
     def history_in_time_order_and_nothing_after_death(self) -> None:

@@ -202,7 +202,7 @@ def test_utilities_have_bounded_distributions() -> None:
 
 @pytest.fixture(scope="module")
 def small_psa() -> pd.DataFrame:
-    return run_psa(pair(), n_draws=3, n_patients=40, seed=SEED)
+    return run_psa(pair(), n_draws=3, n_patients=40, seed=SEED, shared_cohort=False)
 
 
 def test_psa_table_has_one_row_per_draw_and_strategy(small_psa: pd.DataFrame) -> None:
@@ -210,9 +210,9 @@ def test_psa_table_has_one_row_per_draw_and_strategy(small_psa: pd.DataFrame) ->
     t = small_psa
     assert list(t["draw"]) == [1, 1, 2, 2, 3, 3]
     assert list(t["strategy"]) == list(STRATEGIES) * 3
-    for m in ("cost", "qalys", "lys", "cost_undisc", "qalys_undisc", "lys_undisc"):
+    for m in ("cost_disc", "qalys_disc", "lys_disc", "cost_undisc", "qalys_undisc", "lys_undisc"):
         assert t[m].notna().all() and (t[m + "_se"] > 0).all(), m
-    assert (t["cost"] <= t["cost_undisc"]).all() and (t["lys"] <= t["lys_undisc"]).all()
+    assert (t["cost_disc"] <= t["cost_undisc"]).all() and (t["lys_disc"] <= t["lys_undisc"]).all()
     params = sample_parameters(pair(), 3, SEED)
     pd.testing.assert_frame_equal(t[params.columns[2:]], params[params.columns[2:]])
     assert t.attrs["seed"] == SEED and t.attrs["currency"] == "GBP"
@@ -231,8 +231,8 @@ def test_psa_rows_are_the_simulation_with_the_sampled_values(small_psa: pd.DataF
 
 def test_psa_is_reproducible_and_independent_of_workers(small_psa: pd.DataFrame) -> None:
     """D24/C23: the same call gives the same table, with one worker or two."""
-    again = run_psa(pair(), n_draws=3, n_patients=40, seed=SEED)
-    parallel = run_psa(pair(), n_draws=3, n_patients=40, seed=SEED, workers=2)
+    again = run_psa(pair(), n_draws=3, n_patients=40, seed=SEED, shared_cohort=False)
+    parallel = run_psa(pair(), n_draws=3, n_patients=40, seed=SEED, workers=2, shared_cohort=False)
     pd.testing.assert_frame_equal(small_psa, again, check_exact=True)
     pd.testing.assert_frame_equal(small_psa, parallel, check_exact=True)
 
@@ -241,7 +241,7 @@ def test_psa_with_every_distribution_fixed_is_the_deterministic_run() -> None:
     """C23: with no uncertainty, draw d equals simulate(..., draw=d) (and with shared_cohort=True every draw
     equals the base case, draw 0)."""
     fixed = [all_fixed(s) for s in pair()]
-    table = run_psa(fixed, n_draws=2, n_patients=30, seed=SEED)
+    table = run_psa(fixed, n_draws=2, n_patients=30, seed=SEED, shared_cohort=False)
     assert [c for c in table.columns if "." in c] == []
     shared = run_psa(fixed, n_draws=2, n_patients=30, seed=SEED, shared_cohort=True)
     for s in fixed:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from scipy.linalg import expm
 
 import sim
 from sim.model.cohort import REFERENCE_ONSET_AGE
@@ -173,3 +174,55 @@ def test_c22_ks_detects_a_wrong_distribution(immortal: sim.SimulationResult) -> 
     d = immortal.values.diagnosis
     wrong = stats.lognorm(s=d.presentation_delay_sigma, scale=2 * d.presentation_delay_median_years)
     assert stats.kstest(immortal.patients["t_presentation"], wrong.cdf).pvalue < KS_ALPHA
+
+
+# --------------------------------------------------------------------------- C21
+
+
+def test_c21_state_occupancy_matches_the_markov_solution(
+    default_scenario: sim.Scenario, tmp_path: Path
+) -> None:
+    """With constant hazards the model is a Markov chain: alive without malignancy (A), alive after a
+    malignant transformation (M), dead of background causes (D_b) or of the malignancy (D_m), with
+    A→M at λ, A→D_b and M→D_b at μ, M→D_m at ε. The simulated share in each state at each time matches
+    p₀·expm(Q t) within 3 Monte Carlo standard errors."""
+    mu, lam, eps = 0.05, 0.08, 0.15
+    scenario = default_scenario.with_updates(
+        {
+            "settings.life_table": str(constant_rate_table(tmp_path, mu)),
+            "settings.horizon_years": "lifetime",
+            "malignancy.rate_per_year_at_1g_dl": fixed(lam),
+            "malignancy.log_hazard_ratio_per_g_dl": fixed(0.0),  # the same hazard whatever the M-protein
+            "malignancy.excess_mortality_rate_per_year": fixed(eps),
+            "mortality.background_rate_multiplier": fixed(1.0),
+        }
+    )
+    n = 4000
+    patients = sim.simulate(scenario, n_patients=n, seed=21).patients
+    assert set(patients["death_cause"].dropna()) <= {"background", "malignancy"}
+    q = np.array(
+        [
+            [-(lam + mu), lam, mu, 0.0],
+            [0.0, -(mu + eps), mu, eps],
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+        ]
+    )
+    p0 = np.array([1.0, 0.0, 0.0, 0.0])
+    t_mal = patients["t_malignancy"].to_numpy()
+    t_death = patients["t_death"].to_numpy()
+    cause = patients["death_cause"].to_numpy()
+    for t in (0.5, 2.0, 5.0, 10.0, 20.0, 40.0):
+        dead = t_death <= t
+        malignant = t_mal <= t
+        simulated = np.array(
+            [
+                np.mean(~dead & ~malignant),
+                np.mean(~dead & malignant),
+                np.mean(dead & (cause == "background")),
+                np.mean(dead & (cause == "malignancy")),
+            ]
+        )
+        exact = p0 @ expm(q * t)
+        se = np.sqrt(exact * (1 - exact) / n)
+        assert np.all(np.abs(simulated - exact) <= 3 * se + 1e-12), (t, simulated, exact, se)

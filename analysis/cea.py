@@ -59,8 +59,9 @@ STATUS_D = "D"
 #: Status of an extendedly (weakly) dominated strategy.
 STATUS_ED = "ED"
 
-#: Note of the cheapest non-dominated strategy (increments are NaN).
-NOTE_REFERENCE = "reference"
+#: Note of the cheapest non-dominated strategy, where the frontier starts (increments are NaN). Not called
+#: "reference": that word means the comparator chosen by the user (``--reference``) everywhere else.
+NOTE_REFERENCE = "frontier start"
 #: Note of a strategy with exactly the same cost and effect as another, kept, strategy.
 NOTE_NO_DIFFERENCE = "no difference"
 #: Note of a strongly dominated strategy.
@@ -105,7 +106,7 @@ def icers(
     -------
     pandas.DataFrame
         The input rows (new ``RangeIndex``) with added columns ``inc_cost``, ``inc_effect``, ``icer``,
-        ``status`` (``"ND"``, ``"ED"`` or ``"D"``) and ``note`` (``"reference"``, ``""``,
+        ``status`` (``"ND"``, ``"ED"`` or ``"D"``) and ``note`` (``"frontier start"``, ``""``,
         ``"extendedly dominated"``, ``"dominated"`` or ``"no difference"``). Rows are ordered as
         dampack orders them: non-dominated strategies by increasing cost, then ``"ED"`` rows, then
         ``"D"`` rows, each group by increasing cost and decreasing effect (then by name).
@@ -114,7 +115,8 @@ def icers(
     Notes
     -----
     * Increments of an ``"ND"`` row are relative to the previous ``"ND"`` row on the frontier. The
-      cheapest ``"ND"`` strategy is the reference (note ``"reference"``) and has NaN increments and ICER.
+      cheapest ``"ND"`` strategy starts the frontier (note ``"frontier start"``) and has NaN increments and
+      ICER.
       ``"D"`` and ``"ED"`` rows have NaN ``inc_cost``, ``inc_effect`` and ``icer``.
     * Because dominated strategies are removed first, consecutive frontier strategies differ
       strictly in both cost and effect, so an ICER is never infinite, zero-over-zero or negative.

@@ -212,7 +212,9 @@ def one_way(
     Returns
     -------
     pandas.DataFrame
-        One row per parameter, widest swing first: ``parameter``, ``dist``, ``source``, ``base_value``,
+        One row per parameter, widest swing first: ``parameter``, ``label`` (in words, with its unit and
+        the schema's description), ``unit``, ``range`` (low – high in natural units), ``dist``, ``source``,
+        ``base_value``,
         ``low_value``, ``high_value``, ``outcome`` (e.g. ``"inmb"``), ``base`` (outcome at the point values),
         ``outcome_low``, ``outcome_high``, ``swing`` (``|high − low|``); and the components
         ``inc_cost_low/high``, ``inc_qalys_low/high``, ``inmb_low/high``, ``icer_low/high``, plus
@@ -251,10 +253,28 @@ def one_way(
     )
     table["swing"] = (table["outcome_high"] - table["outcome_low"]).abs()
     table = table.assign(strategy=alternative.strategy, reference=reference.strategy, wtp=float(wtp))
+    table = _with_labels(table, items)
     table = table.sort_values("swing", ascending=False, kind="stable", na_position="first")
-    front = ["parameter", "dist", "source", "base_value", "low_value", "high_value", "outcome", "base"]
+    front = ["parameter", "label", "unit", "range", "dist", "source", "base_value", "low_value", "high_value"]
+    front += ["outcome", "base"]
     front += ["outcome_low", "outcome_high", "swing"]
     return table[front + [c for c in table.columns if c not in front]].reset_index(drop=True)
+
+
+def _with_labels(table: pd.DataFrame, items: Sequence[Scenario]) -> pd.DataFrame:
+    """Add ``label`` (the parameter in words, from the schema), ``unit`` and ``range`` (low – high in natural
+    units, e.g. ``GBP 8,174 – GBP 65,755`` or ``9.1% – 28.6%``)."""
+    from analysis.parameter_labels import format_value, parameter_label, unit_of
+
+    currency = items[0].model.economics.currency
+    model_of = {p: s.model for s in reversed(items) for p in s.parameters()}
+    labels, units, ranges = [], [], []
+    for path, lo, hi in zip(table["parameter"], table["low_value"], table["high_value"], strict=True):
+        unit = unit_of(path)
+        labels.append(parameter_label(model_of.get(path, items[0].model), path, currency))
+        units.append(currency if unit == "money" else unit)
+        ranges.append(f"{format_value(lo, unit, currency)} – {format_value(hi, unit, currency)}")
+    return table.assign(label=labels, unit=units, range=ranges)
 
 
 def two_way(

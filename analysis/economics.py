@@ -643,9 +643,10 @@ def format_icer_table(evaluation: EconomicEvaluation) -> str:
     cur = evaluation.currency
     lines = [
         f"Costs in {cur} ({evaluation.price_year} prices), discounted; effects in discounted QALYs; "
-        f"± is the Monte Carlo standard error.",
-        f"{'strategy':<28}{'cost':>10}{'± se':>8}{'QALYs':>8}{'± se':>7}{'inc cost':>10}{'inc QALY':>9}"
-        f"{'ICER':>10}  {'95% interval':<21}{'status':<7}note",
+        f"± is the Monte Carlo standard error; each increment and ICER is vs the comparator on its row (the "
+        f"previous strategy on the cost-effectiveness frontier).",
+        f"{'strategy':<28}{'cost':>10}{'± se':>8}{'QALYs':>8}{'± se':>7}{'vs':>3} {'comparator':<27}"
+        f"{'inc cost':>10}{'inc QALY':>9}{'ICER':>10}  {'95% interval':<21}{'status':<7}note",
     ]
     for r in t.itertuples(index=False):
         if r.note == NOTE_NO_DIFFERENCE:
@@ -659,7 +660,8 @@ def format_icer_table(evaluation: EconomicEvaluation) -> str:
             interval = "unbounded"
         lines.append(
             f"{r.strategy:<28}{_money(r.cost_disc):>10}{_money(r.cost_disc_se):>8}"
-            f"{_num(r.qalys_disc):>8}{_num(r.qalys_disc_se):>7}{_money(r.inc_cost):>10}"
+            f"{_num(r.qalys_disc):>8}{_num(r.qalys_disc_se):>7}    {r.comparator or '-':<27}"
+            f"{_money(r.inc_cost):>10}"
             f"{_num(r.inc_effect):>9}{icer:>10}  {interval:<21}{r.status:<7}{r.note}"
         )
     return "\n".join(lines)

@@ -344,10 +344,14 @@ def tornado_figure(tornado: pd.DataFrame, top: int | None = 15, outcome_label: s
     for r in t.itertuples(index=False):
         lv = getattr(r, "low_value", np.nan)
         hv = getattr(r, "high_value", np.nan)
-        labels.append(f"{r.parameter}  [{lv:.3g}, {hv:.3g}]" if lv == lv else str(r.parameter))
-    width = 5.0 + 0.075 * max(len(label) for label in labels)
+        if "label" in t.columns:  # analysis.dsa.one_way: words, unit and the range in natural units
+            labels.append(f"{r.label}\n[{r.range}]" if "range" in t.columns else str(r.label))
+        else:
+            labels.append(f"{r.parameter}  [{lv:.3g}, {hv:.3g}]" if lv == lv else str(r.parameter))
+    width = 5.0 + 0.075 * max(len(line) for label in labels for line in label.split("\n"))
     with _style():
-        fig, (ax,) = _figure(width=width, height=max(3.0, 0.38 * len(t) + 1.8))
+        per_row = 0.62 if "label" in t.columns else 0.38
+        fig, (ax,) = _figure(width=min(width, 16.0), height=max(3.0, per_row * len(t) + 1.8))
         y = np.arange(len(t))
         ax.barh(y, t["outcome_low"] - base, left=base, color=low_colour, label="parameter at its low value")
         ax.barh(

@@ -102,7 +102,7 @@ def parameter_table(scenario: Scenario) -> pd.DataFrame:
     pandas.DataFrame
         Columns :data:`COLUMNS`: ``path`` (dotted), ``value`` (the deterministic value), ``distribution``
         (:func:`describe_distribution`), ``low_95``/``high_95`` (2.5th and 97.5th percentiles of the PSA
-        distribution; its bounds for a uniform; the value when fixed: the range a one-way sensitivity analysis
+        distribution, uniforms included; the value when fixed: the range a one-way sensitivity analysis
         uses), ``domain`` (the field's kind and allowed range, e.g. ``probability [0, 1]``), ``meaning`` (the
         schema's description of the field, often its unit), ``source`` (as written, a key of
         ``docs/references.md`` first), ``thin_evidence`` (the source carries ⚠ or is an assumption) and

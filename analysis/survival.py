@@ -30,7 +30,8 @@ def cumulative_incidence(
 ) -> pd.DataFrame:
     """Kaplan–Meier cumulative incidence (%) of ``column`` at ``years``, death censored, with its CI.
 
-    Returns ``years, percent, low, high`` (the Greenwood log-log interval of scipy's ``ecdf``). Death is
+    Returns ``years, percent, low, high`` (the Greenwood log-log interval of scipy's ``ecdf``); NaN at
+    years beyond a finite ``horizon``, where no one is followed. Death is
     treated as censoring, as in the published natural-history series (a Kaplan–Meier estimate, not a
     competing-risk cumulative incidence).
     """
@@ -48,6 +49,9 @@ def cumulative_incidence(
     sf_low = ci.low.evaluate(years)
     sf_high = np.where(np.isnan(sf_high), sf, sf_high)
     sf_low = np.where(np.isnan(sf_low), sf, sf_low)
+    # Nobody is followed beyond a finite horizon: a share there is unknown (NaN), never the last value.
+    beyond = years > horizon
+    sf, sf_high, sf_low = (np.where(beyond, np.nan, x) for x in (sf, sf_high, sf_low))
     return pd.DataFrame(
         {
             "years": years,

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from sim.errors import ScenarioError
-from sim.scenario.loading import Scenario, default_scenario_path, load_scenario
+from sim.scenario.loading import Scenario, bundled_scenario_path, default_scenario_path, load_scenario
 from sim.scenario.parameters import Kind, Param
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "parameter_kind",
     "perturbable_parameters",
     "scenario_to_toml",
+    "treated_scenarios",
     "valid_scenarios",
 ]
 
@@ -327,6 +328,74 @@ def _perturbed_scenarios(
             except ScenarioError:
                 continue
         return scenario
+
+
+#: Shipped strategies that give disease-modifying treatments (with adverse events that can kill).
+TREATED_STRATEGIES = (
+    "rituximab_at_diagnosis",
+    "rituximab_at_threshold",
+    "ivig_maintenance",
+    "plasma_exchange",
+    "cyclophosphamide_rituximab",
+    "current_practice",
+)
+
+
+@functools.cache
+def _shipped(name: str) -> Scenario:
+    return load_scenario(bundled_scenario_path(f"{name}.toml"))
+
+
+def _given_treatments(scenario: Scenario) -> list[str]:
+    return sorted({rule.give for rule in scenario.model.strategy.rules.values()})
+
+
+@st.composite
+def treated_scenarios(
+    draw: st.DrawFn,
+    names: Sequence[str] = TREATED_STRATEGIES,
+    max_changes: int = 3,
+    horizons: st.SearchStrategy | None = None,
+    lethal: bool | None = None,
+) -> Scenario:
+    """Valid scenarios of the shipped treatment strategies, their treatments' parameters perturbed too.
+
+    :func:`valid_scenarios` perturbs the natural history of the default scenario, where no treatment is
+    given, so properties over it never meet a course, a relapse or a death from a treatment. These do:
+    a shipped strategy is drawn, then up to ``max_changes`` parameters among the natural history and the
+    treatments the strategy gives; with ``lethal`` (drawn when None) one given treatment's severe adverse
+    events and the deaths they cause become likely (probabilities in [0.5, 1]).
+
+    Parameters
+    ----------
+    names : sequence of str
+        Shipped strategies to draw from (file names in ``scenarios/`` without ``.toml``).
+    max_changes : int
+        At most this many parameters are perturbed besides the lethal ones.
+    horizons : SearchStrategy, optional
+        As for :func:`valid_scenarios`.
+    lethal : bool, optional
+        Make a treatment's severe adverse events and their deaths likely; drawn when None.
+    """
+    base = _shipped(draw(st.sampled_from(list(names))))
+    given = _given_treatments(base)
+    treatment_paths = [
+        path
+        for path in perturbable_parameters(base, sections=None)
+        if path.startswith("treatments.") and path.split(".")[1] in given
+    ]
+    lethal = draw(st.booleans()) if lethal is None else lethal
+    if lethal and given:
+        target = draw(st.sampled_from(given))
+        updates = {}
+        for path in treatment_paths:
+            name = path.split(".")[-1]
+            if path.split(".")[1] == target and name.startswith(("p_death", "p_severe")):
+                updates[path] = {"value": draw(st.floats(0.5, 1.0)), "source": SOURCE}
+        if updates:
+            base = base.with_updates(updates)
+    paths = perturbable_parameters(base) + treatment_paths
+    return draw(valid_scenarios(base=base, max_changes=max_changes, paths=paths, horizons=horizons))
 
 
 # --------------------------------------------------------------------------- malformed scenarios

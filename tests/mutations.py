@@ -43,7 +43,11 @@ MUTATIONS = (
         "sim/model/process.py",
         "        if not self.end.triggered:\n            self.end.succeed()\n\n    def wait(",
         "        if not self.end.triggered and cause != 3:\n            self.end.succeed()\n\n    def wait(",
-        ("tests/unit/test_treatment_rules.py", "tests/property/test_treatment_stateful.py"),
+        (
+            "tests/unit/test_treatment_rules.py",
+            "tests/property/test_treatment_stateful.py",
+            "tests/property/test_treated_properties.py",
+        ),
     ),
     Mutation(
         "no_relapse",

@@ -211,8 +211,8 @@ def render(root: Path = ROOT) -> str:
         "- **value**: what the deterministic run uses.",
         "- **PSA distribution**: as written in the file. `sd` means a distribution with mean exactly the "
         "value and that standard deviation (method of moments); `fixed`: no uncertainty.",
-        "- **95% range**: the 2.5th and 97.5th percentiles of the PSA distribution (its bounds for a "
-        "uniform), the range a one-way sensitivity analysis uses.",
+        "- **95% range**: the 2.5th and 97.5th percentiles of the PSA distribution (uniforms included), "
+        "the range a one-way sensitivity analysis uses.",
         "- **allowed**: the field's domain; every PSA draw stays inside it.",
         "- **source**: a key of [the references](references.md) first, or `assumption`, `calibrated`, "
         "`structural`, `definition`. ⚠ marks thin evidence (a proxy, a derived figure, a small series or an "

@@ -1,4 +1,5 @@
-"""``antimag calibration [SCENARIO]``: the natural history against its calibration targets."""
+"""``antimag calibration [SCENARIO]``: the natural history against its calibration targets;
+``antimag calibration --treatments``: every cited treatment figure beside a simulated study of its design."""
 
 from __future__ import annotations
 
@@ -19,7 +20,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     scenario_argument(p, optional=True)
     cohort_options(p, patients=5000)
     p.add_argument("--figure", default="calibration.png", help="where to write the figure (PNG)")
+    p.add_argument(
+        "--treatments",
+        action="store_true",
+        help="instead: simulated studies of the design of every cited treatment figure (no figure)",
+    )
     return p
+
+
+def run_treatments(args: argparse.Namespace, scenario) -> int:
+    """The internal-validation table of the treatment effects; exit 1 when a study is missed."""
+    from analysis.treatment_validation import simulate_studies
+
+    table = simulate_studies(scenario, n_patients=args.patients, seed=args.seed, workers=args.workers)
+    print(f"{scenario.name}: simulated studies of {args.patients} candidates, seed {args.seed}")
+    print(
+        f"{'study':<31}{'n':>4}{'published':>10}{'exact 95%':>13}{'simulated':>11}{'MC 95%':>13}"
+        f"{'untreated':>11}  within"
+    )
+    for r in table.itertuples():
+        pub = "—" if r.published != r.published else f"{r.published:.2f}"
+        ci = "—" if r.published != r.published else f"{r.published_low:.2f}–{r.published_high:.2f}"
+        n = "—" if r.n_published == 0 else str(r.n_published)
+        flag = "yes" if r.within else "NO"
+        print(
+            f"{r.study:<31}{n:>4}{pub:>10}{ci:>13}{r.simulated:>11.3f}{f'{r.mc_low:.3f}–{r.mc_high:.3f}':>13}"
+            f"{r.untreated:>11.3f}  {flag}"
+        )
+    return 0 if table["within"].all() else 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from sim.run.runner import horizon_of, simulate
 
     scenario = load_scenario_or_default(args.scenario)
+    if args.treatments:
+        return run_treatments(args, scenario)
     figure_path = Path(args.figure)
     if not figure_path.parent.exists():
         raise UsageError(f"--figure: directory {figure_path.parent} does not exist")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -44,7 +46,8 @@ def run_reporting_errors(
     from sim.errors import SimulationError
 
     try:
-        return action()
+        with sigterm_as_interrupt():
+            return action()
     except bad_input as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -54,6 +57,27 @@ def run_reporting_errors(
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Handle SIGTERM as SIGINT (KeyboardInterrupt): the same clean-up, the same exit status 130.
+
+    ``kill`` and job schedulers send SIGTERM; without this a run so stopped would leave its temporary
+    folder and its worker processes behind.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def scenario_argument(p: argparse.ArgumentParser, optional: bool) -> None:

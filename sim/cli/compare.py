@@ -47,6 +47,7 @@ from sim.cli.economics_output import (
     reference_of,
     run_psa_outputs,
     to_json,
+    write_subgroups,
     write_workbook,
 )
 from sim.run.checkpoint import Checkpoint
@@ -107,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
         patients = pd.concat([r.patients for r in results], ignore_index=True)
         save_png(outcome_curves_figure(patients, horizon_of(results[0].values)), tmp / "outcomes.png")
         metadata = {"command": "compare", "arguments": arguments_of(args), **ev.metadata}
+        tables = {"summary": ev.summary, "incremental": ev.incremental, "icers": ev.icers, "nmb": ev.nmb}
+        if args.subgroups:
+            tables["subgroups"] = write_subgroups(tmp, results, args.subgroups, reference, args.wtp)
         psa_tables: dict[str, pd.DataFrame] = {}
         if args.psa:
             n_psa = args.psa_patients or args.patients
@@ -127,7 +131,6 @@ def run(args: argparse.Namespace) -> int:
                 "top_k": args.dsa,
                 "wtp": args.wtp[0],
             }
-        tables = {"summary": ev.summary, "incremental": ev.incremental, "icers": ev.icers, "nmb": ev.nmb}
         tables |= psa_tables | ({"tornado": tornado} if tornado is not None else {})
         write_workbook(tmp, tables)
         metadata["files"] = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]
@@ -149,9 +152,15 @@ def run(args: argparse.Namespace) -> int:
         print(psa_text(psa_tables, args.wtp, ev.currency))
     if tornado is not None:
         print()
-        print(f"One-way sensitivity ({metadata['dsa']['versus']} vs {reference}), widest swings of the INMB:")
+        print(
+            f"One-way sensitivity, {metadata['dsa']['versus']} vs {reference}: incremental NMB per patient "
+            f"({ev.currency}, WTP {args.wtp[0]:,.0f}/QALY) with each parameter at the 2.5th and 97.5th "
+            "percentile of its distribution; widest swing first."
+        )
+        print(f"  {'parameter':<72}{'range':<34}{'INMB at low':>13}{'INMB at high':>14}")
         for r in tornado.head(args.dsa).itertuples():
-            print(f"  {r.parameter:<60}{r.outcome_low:>14,.0f}{r.outcome_high:>14,.0f}")
+            label = r.label if len(r.label) <= 70 else r.label[:69] + "…"
+            print(f"  {label:<72}{r.range:<34}{r.outcome_low:>13,.0f}{r.outcome_high:>14,.0f}")
     print(f"Wrote {out}/: {', '.join(metadata['files'])}")
     return 0
 

@@ -47,6 +47,28 @@ def _common(p: argparse.ArgumentParser, patients: int, out: str) -> None:
     p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
 
 
+def subgroups_type(text: str) -> list[str]:
+    """``--subgroups sex,titre_band,age_band`` → the names, checked."""
+    from analysis.subgroups import parse_subgroups
+
+    try:
+        return parse_subgroups(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_subgroups_argument(p: argparse.ArgumentParser) -> None:
+    """``--subgroups``: results by subgroup level in subgroups.csv (``run``, ``compare``, ``psa``)."""
+    p.add_argument(
+        "--subgroups",
+        type=subgroups_type,
+        default=None,
+        metavar="NAMES",
+        help="also write subgroups.csv: every summary (and with several strategies every increment, ICER and "
+        "NMB) by level of sex, titre_band and/or age_band (comma-separated), on the same paired patients",
+    )
+
+
 def _psa_design(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cohort",
@@ -98,6 +120,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
         help="patients per strategy and PSA draw (default: --patients)",
     )
     _psa_design(p)
+    add_subgroups_argument(p)
     p.add_argument(
         "--reference",
         default=None,
@@ -138,6 +161,7 @@ def add_psa_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--draws", type=positive_int, required=True, help="number of parameter draws")
     _common(p, patients=500, out="antimag-psa")
     _psa_design(p)
+    add_subgroups_argument(p)
     p.add_argument(
         "--reference",
         default=None,

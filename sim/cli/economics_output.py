@@ -278,6 +278,18 @@ def run_psa_outputs(
     return tables, meta
 
 
+def write_subgroups(
+    tmp: Path, results, subgroups, reference: str | None, wtp: Sequence[float]
+) -> pd.DataFrame:
+    """``subgroups.csv`` from paired simulation results (one per strategy)."""
+    from analysis.subgroups import subgroup_table
+
+    by_strategy = {str(r.patients["strategy"].iloc[0]): r.patients for r in results}
+    table = subgroup_table(by_strategy, subgroups, reference, wtp)
+    table.to_csv(tmp / "subgroups.csv", index=False)
+    return table
+
+
 def write_workbook(tmp: Path, tables: dict[str, pd.DataFrame]) -> None:
     """``results.xlsx``: one sheet per table (the CSV files' contents, sheets named as the files), written
     with openpyxl, with fixed time stamps so that the same run gives the same bytes."""
@@ -307,12 +319,13 @@ def incremental_text(ev: EconomicEvaluation) -> str:
         return ""
     lines = [
         f"Incremental vs {ev.reference} (paired patients; mean ± SE; discounted):",
-        f"{'strategy':<28}{'inc cost':>12}{'± se':>9}{'inc QALYs':>11}{'± se':>8}{'ICER':>11}  note",
+        f"{'strategy':<28}{'vs':<28}{'inc cost':>12}{'± se':>9}{'inc QALYs':>11}{'± se':>8}{'ICER':>11}"
+        "  note",
     ]
     for r in t.itertuples(index=False):
         icer = "-" if r.icer != r.icer else f"{r.icer:,.0f}"
         lines.append(
-            f"{r.strategy:<28}{r.inc_cost_disc:>12,.0f}{r.inc_cost_disc_se:>9,.0f}"
+            f"{r.strategy:<28}{r.reference:<28}{r.inc_cost_disc:>12,.0f}{r.inc_cost_disc_se:>9,.0f}"
             f"{r.inc_qalys_disc:>11.3f}{r.inc_qalys_disc_se:>8.3f}{icer:>11}  {r.note}"
         )
     return "\n".join(lines)

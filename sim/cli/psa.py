@@ -15,6 +15,7 @@ from sim.cli.economics_output import (
     run_psa_outputs,
     to_json,
     versions,
+    write_subgroups,
     write_workbook,
 )
 from sim.run.output import atomic_output_dir, check_output_dir
@@ -51,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         tables, attrs = run_psa_outputs(
             tmp, scenarios, reference, args, args.draws, args.patients, checkpoint=checkpoint
         )
+        if args.subgroups:  # on the base-case patients (point values), paired across strategies
+            from sim.run.psa import simulate_strategies
+
+            base = simulate_strategies(scenarios, args.patients, args.seed, args.workers, progress=True)
+            tables["subgroups"] = write_subgroups(tmp, base, args.subgroups, reference, args.wtp)
         write_workbook(tmp, tables)
         metadata = {"command": "psa", "arguments": arguments_of(args), **attrs}
         metadata["versions"] = versions()

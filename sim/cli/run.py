@@ -13,6 +13,7 @@ from sim.cli.common import (
     save_png,
     scenario_argument,
 )
+from sim.cli.economics_options import add_subgroups_argument
 
 #: The cohort figures are drawn from at most this many patients (the first ids), so that a run of any size
 #: stays in flat memory; the tables always hold every patient.
@@ -33,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     scenario_argument(p, optional=True)
     cohort_options(p, patients=2000)
     output_options(p, default="antimag-output")
+    add_subgroups_argument(p)
     p.add_argument(
         "--events",
         action="store_true",
@@ -48,7 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    """``antimag run [SCENARIO]``: blocks of patients are written as they finish (flat memory)."""
+    """``antimag run [SCENARIO]``: blocks of patients are written as they finish (flat memory, unless
+    ``--subgroups`` asks for every patient's outcomes at the end)."""
     from analysis.cohort_course import cohort_course
     from analysis.summary import milestone_summary
     from sim.cli.common import UsageError
@@ -57,20 +60,22 @@ def run(args: argparse.Namespace) -> int:
     from sim.run.streaming import stream_run
 
     scenario = load_scenario_or_default(args.scenario)
-    if args.format == "parquet":
+    fmt = getattr(args, "format", "csv")
+    if fmt == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise UsageError("--format parquet needs pyarrow: pip install 'antimag-sim[parquet]'") from None
     out = Path(args.out)
-    first_blocks: list = []
-    n_first = min(args.patients, FIGURE_PATIENTS)
+    subgroups = getattr(args, "subgroups", None)
+    kept: list = []
+    n_kept = args.patients if subgroups else min(args.patients, FIGURE_PATIENTS)
 
-    def keep_for_figures(block) -> None:
-        if sum(b.n for b in first_blocks) < n_first:
-            first_blocks.append(block)
+    def keep(block) -> None:
+        if sum(b.n for b in kept) < n_kept:
+            kept.append(block)
 
-    with atomic_output_dir(out, force=args.force) as tmp:
+    with atomic_output_dir(out, force=args.force) as tmp:  # checked before the run starts
         streamed = stream_run(
             scenario,
             tmp,
@@ -78,19 +83,47 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             workers=args.workers,
             keep_events=args.events,
-            fmt=args.format,
+            fmt=fmt,
             progress=True,
             executor=getattr(args, "executor", None),
-            on_block=keep_for_figures,
+            on_block=keep,
         )
         summary = milestone_summary(streamed.summary_patients, horizon_of(streamed.values))
         summary.to_csv(tmp / "summary.csv", index=False)
-        course = cohort_course(result_from_blocks(scenario, streamed.values, first_blocks, streamed.metadata))
+        first = result_from_blocks(scenario, streamed.values, kept, streamed.metadata)
+        if len(first.patients) > FIGURE_PATIENTS:
+            first = result_from_blocks(scenario, streamed.values, _first_patients(kept), streamed.metadata)
+        course = cohort_course(first)
         save_png(course.incidence_figure(), tmp / "milestones.png")
         save_png(course.occupancy_figure(), tmp / "mrs.png")
-        (tmp / "metadata.json").write_text(json.dumps(streamed.metadata, indent=2, sort_keys=True) + "\n")
-    _print_run_summary(scenario, args, summary, out, streamed.files)
+        if subgroups:
+            from sim.cli.economics_output import write_subgroups
+
+            everyone = result_from_blocks(scenario, streamed.values, kept, streamed.metadata)
+            write_subgroups(tmp, [everyone], subgroups, None, ())
+        files = sorted(p.name for p in tmp.iterdir()) + ["metadata.json"]  # what --force may replace
+        metadata = {**streamed.metadata, "files": files}
+        (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    _print_run_summary(scenario, args, summary, out, files)
     return 0
+
+
+def _first_patients(blocks: list) -> list:
+    """The blocks that hold the first :data:`FIGURE_PATIENTS` patients."""
+    out, n = [], 0
+    for block in blocks:
+        if n >= FIGURE_PATIENTS:
+            break
+        out.append(block)
+        n += block.n
+    return out
+
+
+SHOWN_YEARS = (5, 10, 15)
+
+
+def _share(percent: float) -> str:
+    return f"{percent:>8.1f}" if percent == percent else f"{'-':>8}"
 
 
 def _print_run_summary(scenario, args, summary, out: Path, files: list[str]) -> None:
@@ -98,11 +131,12 @@ def _print_run_summary(scenario, args, summary, out: Path, files: list[str]) -> 
     print(f"{'milestone':<32}{'reached':>9}{'median y':>10}{'5 y %':>8}{'10 y %':>8}{'15 y %':>8}")
     for r in summary.itertuples():
         median = f"{r.median_years:.1f}" if r.median_years == r.median_years else "-"
-        print(
-            f"{r.description:<32}{r.n_reached:>9}{median:>10}{r.pct_5y:>8.1f}{r.pct_10y:>8.1f}{r.pct_15y:>8.1f}"
-        )
+        shares = "".join(_share(x) for x in (r.pct_5y, r.pct_10y, r.pct_15y))
+        print(f"{r.description:<32}{r.n_reached:>9}{median:>10}{shares}")
     print("Times are years from the first symptom; % are Kaplan–Meier cumulative incidences, death censored.")
+    horizon = scenario.model.settings.horizon_years
+    if horizon != "lifetime" and horizon < max(SHOWN_YEARS):
+        print(f"'-' beyond the {horizon:g}-year horizon: no one is followed there (the share is unknown).")
     if args.patients > FIGURE_PATIENTS:
         print(f"The figures show the first {FIGURE_PATIENTS:,} patients; the tables hold all of them.")
-    names = [files[0], "summary.csv", "metadata.json", "milestones.png", "mrs.png", *files[1:]]
-    print(f"Wrote {out}/{', '.join(names)}")
+    print(f"Wrote {out}/: {', '.join(files)}")

@@ -31,6 +31,8 @@ SYMPTOM_ROWS = (
     "arm_factor",
     "sensory_factor",
     "motor_factor",
+    "ataxia",
+    "ataxia_onset",
 )
 DIAGNOSIS_ROWS = (
     "presentation",
@@ -83,6 +85,8 @@ class BlockTraits:
     t_faster_phase: np.ndarray  # years from onset; inf if never
     tremor_burden: np.ndarray  # burden at tremor onset; nan if never
     pain_burden: np.ndarray  # burden at neuropathic pain onset; nan if never
+    ataxia_burden: np.ndarray  # burden at sensory ataxia onset; nan if never (not every patient is ataxic)
+    disabled_burden: np.ndarray  # burden at which the patient is disabled (mRS 3): soonest of three routes
     arm_factor: np.ndarray
     sensory_factor: np.ndarray
     motor_factor: np.ndarray
@@ -123,14 +127,23 @@ def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block
             prog.faster_phase_rate_per_year > 0, _exp(u_prog[2]) / prog.faster_phase_rate_per_year, np.inf
         )
 
-    # Symptoms: tremor and neuropathic pain in subsets, starting at a patient-specific burden.
+    # Symptom phenotypes, each in its own subset with its own onset (docs/model.md §1): tremor between onset
+    # and the walking aid; neuropathic pain late, between the hands and the walking aid (a minority, as the
+    # condition advances); sensory ataxia in about half, between the hands and distal weakness.
+    th = v.thresholds
     onset_b = prog.burden_at_onset
-    tremor_b = np.where(
-        u_sym[0] < sym.p_tremor, onset_b + u_sym[1] * (v.thresholds.walking_aid - onset_b), np.nan
-    )
+    tremor_b = np.where(u_sym[0] < sym.p_tremor, onset_b + u_sym[1] * (th.walking_aid - onset_b), np.nan)
     pain_b = np.where(
-        u_sym[2] < sym.p_neuropathic_pain, onset_b + u_sym[3] * (v.thresholds.weakness - onset_b), np.nan
+        u_sym[2] < sym.p_neuropathic_pain,
+        th.sensory_hands + u_sym[3] * (th.walking_aid - th.sensory_hands),
+        np.nan,
     )
+    ataxia_b = np.where(
+        u_sym[7] < sym.p_sensory_ataxia,
+        th.sensory_hands + u_sym[8] * (th.weakness - th.sensory_hands),
+        np.nan,
+    )
+    disabled_b = disabled_burden(th, ataxia_b, tremor_b, sym)
     width = sym.scale_variation
     factors = [1.0 + width * (2.0 * u_sym[r] - 1.0) for r in (4, 5, 6)]
 
@@ -153,6 +166,8 @@ def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block
         t_faster_phase=t_faster,
         tremor_burden=tremor_b,
         pain_burden=pain_b,
+        ataxia_burden=ataxia_b,
+        disabled_burden=disabled_b,
         arm_factor=factors[0],
         sensory_factor=factors[1],
         motor_factor=factors[2],
@@ -161,6 +176,17 @@ def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block
         excess_death_exp=_exp(u_mal[1]),
         background_death_exp=_exp(u_mort[0]),
     )
+
+
+def disabled_burden(
+    th: SimpleNamespace, ataxia_b: np.ndarray, tremor_b: np.ndarray, sym: SimpleNamespace
+) -> np.ndarray:
+    """Burden at which each patient is disabled: ``nobile2000`` counts severe hand tremor, gait ataxia or
+    both, so the soonest of the general threshold, severe ataxia (onset + ``ataxia_disabling_burden_rise``)
+    and severe tremor (onset + ``tremor_disabling_burden_rise``); never before ``mrs2`` (mRS 2 comes first).
+    """
+    severe = np.fmin(ataxia_b + sym.ataxia_disabling_burden_rise, tremor_b + sym.tremor_disabling_burden_rise)
+    return np.maximum(th.mrs2, np.fmin(th.disabled, severe))
 
 
 def background_death_times(traits: BlockTraits, table: LifeTable, multiplier: float) -> np.ndarray:

@@ -385,9 +385,26 @@ class Patient:
             self.end.succeed()
 
 
-def threshold_list(th, b0: float, tremor_b: float, pain_b: float) -> list[tuple[float, str, int]]:
-    """The patient's milestones as (burden, event, column), sorted by burden; ties keep clinical order."""
-    items = [(getattr(th, name), name, COLUMN["t_" + name]) for name in THRESHOLD_ORDER]
+def threshold_list(
+    th,
+    b0: float,
+    tremor_b: float,
+    pain_b: float,
+    ataxia_b: float | None = None,
+    disabled_b: float | None = None,
+) -> list[tuple[float, str, int]]:
+    """The patient's milestones as (burden, event, column), sorted by burden; ties keep clinical order.
+
+    ``ataxia_b`` is the patient's sensory-ataxia onset (NaN: never ataxic; None: the scenario's threshold)
+    and ``disabled_b`` the patient's own disability level (None: the scenario's threshold).
+    """
+    own = {"ataxia": ataxia_b, "disabled": disabled_b}
+    items = []
+    for name in THRESHOLD_ORDER:
+        level = own.get(name)
+        level = getattr(th, name) if level is None else level
+        if level == level:  # not NaN
+            items.append((level, name, COLUMN["t_" + name]))
     if tremor_b == tremor_b:  # not NaN
         items.append((max(tremor_b, b0), "tremor", COLUMN["t_tremor"]))
     if pain_b == pain_b:

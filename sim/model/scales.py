@@ -37,14 +37,25 @@ import numpy as np
 TREMOR_TASK_BURDEN = 0.1
 
 
-def mrs(b: np.ndarray, th: SimpleNamespace) -> np.ndarray:
-    b = np.asarray(b, dtype=float)
-    return 1 + sum((b >= getattr(th, name)).astype(int) for name in ("mrs2", "disabled", "mrs4", "mrs5"))
+def walking_affected(th: SimpleNamespace, ataxia_burden: np.ndarray | None) -> np.ndarray | float:
+    """Burden from which walking is affected: sensory ataxia onset, or distal weakness in a patient without
+    sensory ataxia (NaN); ``None`` (no phenotype given): the scenario's ``ataxia`` threshold for everyone."""
+    if ataxia_burden is None:
+        return th.ataxia
+    return np.fmin(np.asarray(ataxia_burden, dtype=float), th.weakness)
 
 
-def incat_leg(b: np.ndarray, th: SimpleNamespace) -> np.ndarray:
+def mrs(b: np.ndarray, th: SimpleNamespace, disabled_burden: np.ndarray | None = None) -> np.ndarray:
+    """Modified Rankin 1–5; ``disabled_burden``: the patient's own level of mRS 3 (default: threshold)."""
     b = np.asarray(b, dtype=float)
-    cuts = (th.ataxia, th.walking_aid, th.mrs4, (th.mrs4 + th.mrs5) / 2, th.mrs5)
+    disabled = th.disabled if disabled_burden is None else np.asarray(disabled_burden, dtype=float)
+    cuts = (th.mrs2, disabled, th.mrs4, th.mrs5)
+    return 1 + sum((b >= c).astype(int) for c in cuts)
+
+
+def incat_leg(b: np.ndarray, th: SimpleNamespace, ataxia_burden: np.ndarray | None = None) -> np.ndarray:
+    b = np.asarray(b, dtype=float)
+    cuts = (walking_affected(th, ataxia_burden), th.walking_aid, th.mrs4, (th.mrs4 + th.mrs5) / 2, th.mrs5)
     return sum((b >= c).astype(int) for c in cuts)
 
 
@@ -67,10 +78,11 @@ def incat_sensory_sum(b: np.ndarray, sensory_factor: np.ndarray) -> np.ndarray:
     return np.clip(raw, 0, 20).astype(int)
 
 
-def onls_leg(b: np.ndarray, th: SimpleNamespace) -> np.ndarray:
+def onls_leg(b: np.ndarray, th: SimpleNamespace, ataxia_burden: np.ndarray | None = None) -> np.ndarray:
     """ONLS leg grade (0–7): finer than INCAT leg below the walking aid (stairs, running, abnormal gait)."""
     b = np.asarray(b, dtype=float)
-    cuts = (th.ataxia, th.weakness, th.walking_aid, th.mrs4, (th.mrs4 + th.mrs5) / 2, th.mrs5, 1.0)
+    first = np.fmin(walking_affected(th, ataxia_burden), th.mrs2)  # stairs and running: from mRS 2 at latest
+    cuts = (first, th.weakness, th.walking_aid, th.mrs4, (th.mrs4 + th.mrs5) / 2, th.mrs5, 1.0)
     return sum((b >= c).astype(int) for c in cuts)
 
 
@@ -88,19 +100,25 @@ def all_scales(
     motor_factor: np.ndarray,
     tremor_burden: np.ndarray,
     dead: np.ndarray | None = None,
+    ataxia_burden: np.ndarray | None = None,
+    disabled_burden: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every scale at burden ``b`` (arrays broadcast together); ``dead`` sets mRS 6 and the others NaN."""
+    """Every scale at burden ``b`` (arrays broadcast together); ``dead`` sets mRS 6 and the others NaN.
+
+    ``ataxia_burden`` (NaN: never ataxic) and ``disabled_burden`` are the patient's phenotype levels
+    (``result.patients``); without them every patient follows the scenario's thresholds.
+    """
     arm = incat_arm(b, th, arm_factor, tremor_burden)
-    leg = incat_leg(b, th)
+    leg = incat_leg(b, th, ataxia_burden)
     out = {
         "incat_arm": arm,
         "incat_leg": leg,
         "incat_total": arm + leg,
         "incat_sensory": incat_sensory_sum(b, sensory_factor),
         "mrc_sum": mrc_sum(b, th, motor_factor),
-        "mrs": mrs(b, th),
+        "mrs": mrs(b, th, disabled_burden),
     }
-    onls = onls_leg(b, th)
+    onls = onls_leg(b, th, ataxia_burden)
     out["onls_arm"] = arm.copy()  # the same grades as INCAT arm (graham2006), kept as its own column
     out["onls_leg"] = onls
     out["onls_total"] = arm + onls

@@ -23,8 +23,10 @@ import collections
 import contextlib
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
+
+from sim.run.pool import worker_pool
 
 __all__ = [
     "ExecutorLike",
@@ -163,10 +165,9 @@ def _dask_wait(futures: list) -> list:
 def _submitter(stack: contextlib.ExitStack, fn, shared, executor, workers: int, n_tasks: int):
     """A function ``task -> future`` on ``executor`` (or on a process pool entered on ``stack``)."""
     if executor is None:
+        # A pool whose workers are stopped at once on an error or Ctrl-C and never outlive this process.
         pool = stack.enter_context(
-            ProcessPoolExecutor(
-                max_workers=min(workers, n_tasks), initializer=_init_shared, initargs=(shared,)
-            )
+            worker_pool(max_workers=min(workers, n_tasks), initializer=_init_shared, initargs=(shared,))
         )
         return functools.partial(pool.submit, _call_with_pool_shared, fn)
     if is_dask_client(executor):

@@ -169,7 +169,14 @@ def simulate_block(
             float(traits.rate_per_year[i]),
             float(traits.t_faster_phase[i]),
             faster,
-            threshold_list(th, b0, float(traits.tremor_burden[i]), float(traits.pain_burden[i])),
+            threshold_list(
+                th,
+                b0,
+                float(traits.tremor_burden[i]),
+                float(traits.pain_burden[i]),
+                float(traits.ataxia_burden[i]),
+                float(traits.disabled_burden[i]),
+            ),
             axonal_years,
         )
         engine.attach(patient, int(traits.titre_band[i]))
@@ -404,6 +411,7 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     cols["rate_per_year"] = cat(lambda o: o.traits.rate_per_year)
     cols["tremor"] = ~np.isnan(cat(lambda o: o.traits.tremor_burden))
     cols["neuropathic_pain"] = ~np.isnan(cat(lambda o: o.traits.pain_burden))
+    cols["sensory_ataxia"] = ~np.isnan(cat(lambda o: o.traits.ataxia_burden))
     times = np.concatenate([o.times for o in outputs])
     for j, name in enumerate(MILESTONES):
         cols[name] = times[:, j]
@@ -417,6 +425,8 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     cols["sensory_factor"] = cat(lambda o: o.traits.sensory_factor)
     cols["motor_factor"] = cat(lambda o: o.traits.motor_factor)
     cols["tremor_burden"] = cat(lambda o: o.traits.tremor_burden)
+    cols["ataxia_burden"] = cat(lambda o: o.traits.ataxia_burden)
+    cols["disabled_burden"] = cat(lambda o: o.traits.disabled_burden)
     counts = np.concatenate([o.counts for o in outputs])
     cols["n_courses"] = counts[:, 0]
     cols["n_adverse_events"] = counts[:, 1]

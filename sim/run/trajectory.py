@@ -46,7 +46,7 @@ def outcome_scales(result: SimulationResult, times: Sequence[float]) -> pd.DataF
     """
     frame = burden_at(result, times)
     traits = result.patients.set_index(["strategy", "patient_id"])[
-        ["arm_factor", "sensory_factor", "motor_factor", "tremor_burden"]
+        ["arm_factor", "sensory_factor", "motor_factor", "tremor_burden", "ataxia_burden", "disabled_burden"]
     ]
     joined = frame.join(traits, on=["strategy", "patient_id"])
     scales = all_scales(
@@ -57,6 +57,8 @@ def outcome_scales(result: SimulationResult, times: Sequence[float]) -> pd.DataF
         joined["motor_factor"].to_numpy(),
         joined["tremor_burden"].to_numpy(),
         dead=~joined["alive"].to_numpy(),
+        ataxia_burden=joined["ataxia_burden"].to_numpy(),
+        disabled_burden=joined["disabled_burden"].to_numpy(),
     )
     for name, col in scales.items():
         frame[name] = col

@@ -126,8 +126,17 @@ class Thresholds(Section):
 
 
 class Symptoms(Section):
+    """Symptom phenotypes, each in its own subset of patients, and the patient-level spread of the scales."""
+
     p_tremor: Probability
     p_neuropathic_pain: Probability
+    p_sensory_ataxia: Probability = Field(description="share who develop sensory ataxia")
+    ataxia_disabling_burden_rise: Positive = Field(
+        description="burden rise from ataxia onset to disabling gait ataxia (mRS 3)"
+    )
+    tremor_disabling_burden_rise: Positive = Field(
+        description="burden rise from tremor onset to disabling hand tremor (mRS 3)"
+    )
     scale_variation: Probability = Field(description="half-width of the patient-level factor on the scales")
 
 

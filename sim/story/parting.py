@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.model.mortality import BUNDLED_TABLES
 from sim.run.psa import as_scenario_list
 from sim.scenario.loading import Scenario
 
@@ -53,7 +54,10 @@ def natural_history(scenario: Scenario) -> dict[str, Any]:
         flat.update(_flatten(getattr(values, section), section))
     settings = scenario.model.settings
     flat["settings.horizon_years"] = settings.horizon_years
-    flat["settings.life_table"] = str(scenario.resolve_path("settings.life_table", settings.life_table))
+    table = settings.life_table
+    if table not in BUNDLED_TABLES:  # a file: the same file however the scenarios name it
+        table = str(scenario.resolve_path("settings.life_table", table).resolve())
+    flat["settings.life_table"] = table
     return flat
 
 
@@ -75,10 +79,10 @@ def check_comparable(scenarios: Sequence[Scenario]) -> list[Scenario]:
         if diffs:
             shown = "; ".join(diffs[:5]) + (f"; and {len(diffs) - 5} more" if len(diffs) > 5 else "")
             raise ScenarioError(
-                f"its natural history differs from {items[0].path}, so patient ids are not the same people "
-                f"and cannot be compared: {shown}. Compare strategies that share one natural history "
-                "(e.g. files that extend the same natural_history.toml and change only treatments and "
-                "strategy rules)",
+                "--compare needs strategies on one natural history (patient ids the same people), but this "
+                f"file's differs from {items[0].path}: {shown}. Compare strategies that share one natural "
+                "history (e.g. files that extend the same natural_history.toml and change only treatments "
+                "and strategy rules)",
                 other.path,
                 diffs[0].split(" = ")[0],
             )

@@ -206,12 +206,20 @@ def render_markdown(story: PatientStory) -> str:
     else:
         lines += [f"## Shared course (the same under {', '.join(story.strategies)})", ""]
         lines += _md_table(_rows(story, ref).iloc[:first])
-        lines += ["", *("**" + x + "**" for x in _parting_line(story)), *_identical(story)]
+        for x in [f"**{x}.**" for x in _parting_line(story)] + _identical(story):
+            lines += ["", x]
         for s, p in zip(story.strategies, (None, *story.partings), strict=True):
             if s != ref and p is None:
                 continue
             lines += ["", f"## Under {s}", ""]
-            lines += _md_table(_rows(story, s).iloc[first:])
+            rows = _rows(story, s)
+            if s != ref and p.index > first:  # still the reference's course until its own parting
+                lines += _md_table(rows.iloc[first : p.index])
+                lines += ["", f"**Here the course under {s} parts from {ref}'s.**", ""]
+                rows = rows.iloc[p.index :]
+            else:
+                rows = rows.iloc[first:]
+            lines += _md_table(rows)
     header, body = _summary_table(story)
     lines += [
         "",

@@ -20,6 +20,7 @@ from sim.story.words import (
     DEATH_WORDS,
     DEVICE_WORDS,
     DIAGNOSTIC_WORDS,
+    FIRST_MENTION,
     MILESTONE_WORDS,
     MRS_MILESTONES,
     NCS_WORDS,
@@ -77,7 +78,7 @@ class _Narrator:
         if event in MILESTONE_WORDS:
             kind, text = MILESTONE_WORDS[event]
             if again and event != "faster_phase":
-                text = "Again: " + text[0].lower() + text[1:] + " (after an improvement)"
+                text = text.rstrip(".") + " — again, after an improvement."
             return kind, text
         if event in MRS_MILESTONES:
             return "disability", mrs_sentence(MRS_MILESTONES[event])
@@ -164,7 +165,8 @@ class _Narrator:
         if kind == "physiotherapy":
             lead = f"Starts {what}" if number == 1 else f"Another course of {what} (course {number})"
         else:
-            lead = f"Starts {name}" if number == 1 else f"Retreated with {name} (course {number})"
+            first = FIRST_MENTION.get(treatment, name)
+            lead = f"Starts {first}" if number == 1 else f"Retreated with {name} (course {number})"
         if course is None or not course.n_doses or not dose:
             return lead + "."
         n = int(course.n_doses)

@@ -85,10 +85,17 @@ TREATMENT_WORDS = {
 
 #: Names of the bundled scenarios' treatments as a patient hears them (others: the name, "_" as spaces).
 TREATMENT_NAMES = {
-    "ivig": "IVIg (immunoglobulin)",
+    "ivig": "IVIg",
     "rituximab_combination": "rituximab (with cyclophosphamide)",
     "cyclophosphamide_with_rituximab": "cyclophosphamide (with rituximab)",
     "physiotherapy": "physiotherapy",
+}
+
+
+#: How a treatment is introduced at its first course, where its short name needs explaining.
+FIRST_MENTION = {
+    "ivig": "IVIg (intravenous immunoglobulin)",
+    "plasma_exchange": "plasma exchange (plasmapheresis)",
 }
 
 

@@ -21,7 +21,15 @@ class ScaleReader:
     in :func:`sim.burden_at` (ties: the last segment recorded wins).
     """
 
-    _TRAITS = ("arm_factor", "sensory_factor", "motor_factor", "tremor_burden", "t_death")
+    _TRAITS = (
+        "arm_factor",
+        "sensory_factor",
+        "motor_factor",
+        "tremor_burden",
+        "ataxia_burden",
+        "disabled_burden",
+        "t_death",
+    )
 
     def __init__(self, result: SimulationResult) -> None:
         paths = result.paths
@@ -71,6 +79,8 @@ class ScaleReader:
             tr["motor_factor"],
             tr["tremor_burden"],
             dead=~alive,
+            ataxia_burden=tr["ataxia_burden"],
+            disabled_burden=tr["disabled_burden"],
         )
         return {"patient_id": ids, "time": t, "burden": burden, "alive": alive, **scales}
 

@@ -112,7 +112,8 @@ def test_another_seed_gives_other_patients(
 def test_run_refuses_a_non_empty_output_without_force(
     antimag_exe: str, capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
-    """A non-empty --out is left alone (exit 2, message naming --force); --force replaces it."""
+    """A non-empty --out is left alone (exit 2, message naming --force); --force replaces it only if this
+    tool wrote it, and otherwise names the files it would delete."""
     out = tmp_path / "busy"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
@@ -121,6 +122,13 @@ def test_run_refuses_a_non_empty_output_without_force(
     assert (out / "keep.txt").read_text() == "precious"
     assert not (out / "patients.csv").exists()
 
+    refused = in_process(capsys, "run", TINY, "--patients", "20", "--out", str(out), "--force")
+    assert_bad_input(refused, "written by antimag", "keep.txt")
+    assert (out / "keep.txt").read_text() == "precious"
+
+    (out / "keep.txt").unlink()
+    first = in_process(capsys, "run", TINY, "--patients", "20", "--seed", "2", "--out", str(out))
+    assert first.returncode == 0, first.stderr
     forced = in_process(capsys, "run", TINY, "--patients", "20", "--out", str(out), "--force")
     assert forced.returncode == 0, forced.stderr
     assert sorted(p.name for p in out.iterdir()) == list(RUN_FILES)

@@ -157,8 +157,13 @@ def test_non_empty_output_directory_needs_force(files, tmp_path: Path, capsys) -
     assert compare_main([*files, *FAST, "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
     assert (out / "keep.txt").exists()
-    assert compare_main([*files, *FAST, "--out", str(out), "--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "icers.csv").exists()
+    assert compare_main([*files, *FAST, "--out", str(out), "--force"]) == 2  # not this tool's directory
+    assert "keep.txt" in capsys.readouterr().err
+    assert (out / "keep.txt").exists()
+    (out / "keep.txt").unlink()
+    assert compare_main([*files, *FAST, "--out", str(out)]) == 0
+    assert compare_main([*files, *FAST, "--out", str(out), "--force"]) == 0  # its own output: replaced
+    assert (out / "icers.csv").exists()
 
 
 @pytest.mark.parametrize(

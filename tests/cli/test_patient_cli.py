@@ -124,15 +124,19 @@ def test_pick_with_no_matching_patient(capsys) -> None:
     assert_bad_input(proc, "no patient among the 50", "--pick rituximab-responder")
 
 
-def test_compare_with_another_population_names_the_file_and_the_field(capsys, tmp_path: Path) -> None:
+def test_compare_with_another_population_names_the_file_and_the_field(
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = tmp_path / "other_people.toml"
     other.write_text(
         f'extends = "{Path(RTX).as_posix()}"\nname = "other"\n[settings]\nstrategy = "other"\n'
         '[thresholds]\nwalking_aid = { value = 0.62, source = "structural" }\n',
         encoding="utf-8",
     )
-    proc = call(capsys, RTX, "--compare", str(other))
-    assert_bad_input(proc, str(other), "thresholds.walking_aid", "not the same people")
+    monkeypatch.chdir(Path(RTX).parents[1])  # the first file named relative to here, the other absolute
+    proc = call(capsys, f"{Path(RTX).parent.name}/{Path(RTX).name}", "--compare", str(other))
+    assert_bad_input(proc, "--compare", str(other), "thresholds.walking_aid", "0.62", "natural history")
+    assert "life_table" not in proc.stderr  # the same bundled table, named from another folder
 
 
 def test_compare_file_that_does_not_exist(capsys, tmp_path: Path) -> None:

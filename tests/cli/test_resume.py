@@ -159,11 +159,11 @@ def test_recorded_units_are_used_not_recomputed(strategies, tmp_path: Path, caps
         assert antimag_main(argv) == 130
     (record,) = checkpoint_dir(out).glob("psa-*.json")
     data = json.loads(record.read_text())
-    data["result"][0]["cost"] = 123456.5
+    data["result"][0]["cost_disc"] = 123456.5
     record.write_text(json.dumps(data))
     assert antimag_main([*argv, "--resume"]) == 0
     psa = pd.read_csv(out / "psa.csv")
-    assert (psa["cost"] == 123456.5).sum() == 1
+    assert (psa["cost_disc"] == 123456.5).sum() == 1
 
 
 # --------------------------------------------------------------------------------------------- trial

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from analysis.cea import ceac, ceaf, evpi, icers
 
 STATUSES = {"ND", "D", "ED"}
-NOTES = {"reference", "", "no difference", "dominated", "extendedly dominated"}
+NOTES = {"frontier start", "", "no difference", "dominated", "extendedly dominated"}
 
 
 @st.composite
@@ -71,7 +71,7 @@ def test_every_strategy_gets_exactly_one_valid_status(frame: pd.DataFrame) -> No
     assert sorted(out["strategy"]) == sorted(frame["strategy"])
     assert set(out["status"]) <= STATUSES
     assert set(out["note"]) <= NOTES
-    assert (out["note"] == "reference").sum() == 1
+    assert (out["note"] == "frontier start").sum() == 1
     # statuses appear in dampack's block order ND, ED, D
     rank = out["status"].map({"ND": 0, "ED": 1, "D": 2}).to_numpy()
     assert np.all(np.diff(rank) >= 0)
@@ -81,12 +81,12 @@ def test_every_strategy_gets_exactly_one_valid_status(frame: pd.DataFrame) -> No
 @given(strategy_tables())
 def test_cheapest_strategy_is_reference_and_non_dominated(frame: pd.DataFrame) -> None:
     out = icers(frame)
-    ref = out[out["note"] == "reference"]
+    ref = out[out["note"] == "frontier start"]
     assert ref["status"].item() == "ND"
     assert ref["cost"].item() == frame["cost"].min()
     # among the cheapest, the reference is the most effective
     assert ref["effect"].item() == frame.loc[frame["cost"] == frame["cost"].min(), "effect"].max()
-    assert out.iloc[0]["note"] == "reference"
+    assert out.iloc[0]["note"] == "frontier start"
 
 
 @settings(deadline=None, max_examples=60)
@@ -95,11 +95,11 @@ def test_no_infinite_icers_and_nan_pattern(frame: pd.DataFrame) -> None:
     out = icers(frame)
     numeric = out[["inc_cost", "inc_effect", "icer"]].to_numpy()
     assert not np.isinf(numeric).any()
-    frontier = out[(out["status"] == "ND") & (out["note"] != "reference")]
+    frontier = out[(out["status"] == "ND") & (out["note"] != "frontier start")]
     assert np.isfinite(frontier[["inc_cost", "inc_effect", "icer"]].to_numpy()).all()
     assert (frontier["inc_cost"] > 0).all()
     assert (frontier["inc_effect"] > 0).all()
-    others = out[(out["status"] != "ND") | (out["note"] == "reference")]
+    others = out[(out["status"] != "ND") | (out["note"] == "frontier start")]
     assert others[["inc_cost", "inc_effect", "icer"]].isna().all().all()
 
 

@@ -244,7 +244,7 @@ def test_identical_strategies_are_no_difference(arms, ulps: int) -> None:
     assert inc["inc_cost_disc"] == 0 and inc["inc_qalys_disc"] == 0 and inc["inc_cost_disc_se"] == 0
     assert inc["note"] == "no difference"
     assert not np.isinf(ev.icers["icer"]).any()
-    assert set(ev.icers["note"]) == {"reference", "no difference"}
+    assert set(ev.icers["note"]) == {"frontier start", "no difference"}
     assert ev.nmb["inc_nmb"].eq(0).all()
 
 

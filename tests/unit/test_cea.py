@@ -49,7 +49,7 @@ def test_icers_worked_example_herc_dampack() -> None:
     # dampack order: ND by cost, then ED, then D
     assert out["strategy"].tolist() == ["UC", "B", "D", "E", "C", "A"]
     assert out["status"].tolist() == ["ND", "ND", "ND", "ND", "ED", "D"]
-    assert out["note"].tolist() == ["reference", "", "", "", "extendedly dominated", "dominated"]
+    assert out["note"].tolist() == ["frontier start", "", "", "", "extendedly dominated", "dominated"]
 
     r = _by_name(out)
     assert math.isnan(r.loc["UC", "icer"])
@@ -81,7 +81,7 @@ def test_icers_new_strategy_cheaper_and_better_dominates_old() -> None:
     assert out["strategy"].tolist() == ["new", "old"]
     r = _by_name(out)
     assert r.loc["new", "status"] == "ND"
-    assert r.loc["new", "note"] == "reference"
+    assert r.loc["new", "note"] == "frontier start"
     assert r.loc["old", "status"] == "D"
     assert r.loc["old", "note"] == "dominated"
     assert out["icer"].isna().all()
@@ -97,7 +97,7 @@ def test_icers_equal_effect_costlier_is_dominated() -> None:
 def test_icers_equal_cost_less_effective_is_dominated() -> None:
     r = _by_name(icers(_frame([("a", 100, 2), ("b", 100, 3)])))
     assert r.loc["b", "status"] == "ND"
-    assert r.loc["b", "note"] == "reference"
+    assert r.loc["b", "note"] == "frontier start"
     assert r.loc["a", "status"] == "D"
     assert r.loc["a", "note"] == "dominated"
 
@@ -132,7 +132,7 @@ def test_icers_collinear_points_stay_non_dominated() -> None:
 def test_icers_single_strategy() -> None:
     out = icers(_frame([("only", 123.0, 4.5)]))
     assert out["status"].tolist() == ["ND"]
-    assert out["note"].tolist() == ["reference"]
+    assert out["note"].tolist() == ["frontier start"]
     assert out[["inc_cost", "inc_effect", "icer"]].isna().all().all()
 
 
@@ -146,7 +146,7 @@ def test_icers_identical_strategies_reported_as_no_difference() -> None:
     assert r.loc["twin_b", "note"] == "no difference"
     assert not np.isinf(out[["inc_cost", "inc_effect", "icer"]].to_numpy()).any()
     # every ND non-reference row has a finite ICER
-    nd = out[(out["status"] == "ND") & (out["note"] != "reference")]
+    nd = out[(out["status"] == "ND") & (out["note"] != "frontier start")]
     assert np.isfinite(nd["icer"]).all()
 
 
@@ -154,7 +154,7 @@ def test_icers_identical_only_strategies() -> None:
     out = icers(_frame([("b", 10, 1), ("a", 10, 1)]))
     assert out["strategy"].tolist() == ["a", "b"]
     assert out["status"].tolist() == ["ND", "D"]
-    assert out["note"].tolist() == ["reference", "no difference"]
+    assert out["note"].tolist() == ["frontier start", "no difference"]
     assert out["icer"].isna().all()
 
 
@@ -182,7 +182,7 @@ def test_icers_keeps_extra_columns_and_custom_names() -> None:
 def test_icers_negative_effects_and_costs() -> None:
     # cost savings and QALY losses are legitimate inputs
     r = _by_name(icers(_frame([("a", -100, -1), ("b", 0, 0)])))
-    assert r.loc["a", "note"] == "reference"
+    assert r.loc["a", "note"] == "frontier start"
     assert r.loc["b", "icer"] == pytest.approx(100)
 
 

@@ -4,6 +4,7 @@ strategies."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ TINY = bundled_scenario_path("tests/tiny.toml")
 RTX = bundled_scenario_path("rituximab_at_diagnosis.toml")
 SUPPORTIVE = bundled_scenario_path("supportive_care.toml")
 PICK_COHORT = 200
+SCENARIOS = Path(RTX).parent
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +50,43 @@ def test_story_is_the_event_log_in_order_with_ages(tiny) -> None:
     assert story.timeline["text"].str.len().gt(10).all()
 
 
-def test_every_event_kind_has_words(rtx) -> None:
-    """No event the model logs falls back to the generic wording (kind 'other')."""
-    result = sim.simulate(rtx, n_patients=150, seed=2, keep_events=True)
-    logged = set(result.events["event"])
-    assert logged <= set(EVENT_KINDS), logged - set(EVENT_KINDS)
-    for pid in (0, 1, 2, 7):
-        story = sim.patient_story(rtx, patient_id=pid, seed=2)
+def _logged_names() -> set[str]:
+    """Every event name the model's code can log: log/record calls, the milestones, the diagnostic steps."""
+    import re
+
+    from sim.model.milestones import THRESHOLD_ORDER
+
+    model = Path(sim.__file__).parent / "model"
+    names = set(THRESHOLD_ORDER) | {
+        "onset",
+        "tremor",
+        "neuropathic_pain",
+        "faster_phase",
+        "death",
+        "malignancy",
+    }
+    for path in model.glob("*.py"):
+        code = path.read_text(encoding="utf-8")
+        names |= set(re.findall(r"\.(?:log|record)\(\s*\"([a-z_]+)\"", code))
+        names |= set(re.findall(r"\((?:te|t|t \+ lab|float\(t_present\[i\]\)), \"([a-z_]+)\",", code))
+    return names
+
+
+def test_every_event_the_model_can_log_has_words() -> None:
+    """Read from the model's code, so that a new kind of event without words fails here."""
+    names = _logged_names()
+    assert {"response_onset", "cidp_label", "nerve_biopsy", "bladder_cancer", "igm_flare"} <= names
+    assert names <= set(EVENT_KINDS), names - set(EVENT_KINDS)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SCENARIOS.glob("*.toml")))
+def test_every_logged_event_is_told_in_words(name: str) -> None:
+    """No event of any shipped strategy falls back to the generic wording (kind 'other')."""
+    scenario = sim.load_scenario(SCENARIOS / name)
+    result = sim.simulate(scenario, n_patients=60, seed=2, keep_events=True)
+    assert set(result.events["event"]) <= set(EVENT_KINDS)
+    for pid in (0, 1, 2):
+        story = sim.patient_story(scenario, patient_id=pid, seed=2, n_patients=60)
         assert not story.timeline["kind"].eq("other").any()
 
 
@@ -132,5 +164,28 @@ def test_bad_requests_name_the_option(rtx, tiny) -> None:
     with pytest.raises(StoryError, match="--id 50 .*0 to 49"):
         sim.patient_story(rtx, patient_id=50, n_patients=50)
     other = tiny.with_updates({"thresholds.walking_aid": 0.62, "settings.strategy": "other"})
-    with pytest.raises(sim.ScenarioError, match="natural history differs.*thresholds.walking_aid"):
+    with pytest.raises(
+        sim.ScenarioError, match="--compare needs strategies on one natural history.*thresholds.walking_aid"
+    ):
         sim.patient_story(tiny, patient_id=0, compare=[other])
+
+
+def test_a_later_parting_is_marked_within_its_continuation(rtx, supportive) -> None:
+    """Under three strategies the shared part ends at the earliest parting; a strategy that parts later
+    first repeats the reference's events, then its own parting is marked (text and markdown)."""
+    threshold = sim.load_scenario(bundled_scenario_path("rituximab_at_threshold.toml"))
+    story = sim.patient_story(supportive, patient_id=0, seed=4, compare=[rtx, threshold], n_patients=20)
+    early, late = story.partings
+    assert early.index < late.index
+    ref = story.timeline[story.timeline["strategy"] == supportive.strategy].reset_index(drop=True)
+    other = story.timeline[story.timeline["strategy"] == threshold.strategy].reset_index(drop=True)
+    assert list(ref["text"].iloc[: late.index]) == list(other["text"].iloc[: late.index])
+    text = story.text()
+    marker = f"--> here the course under {threshold.strategy} parts from {supportive.strategy}'s"
+    assert text.count(marker) == 1
+    after = text.split(marker)[1].split("\n")[1]
+    assert other["text"].iloc[late.index] in after
+    assert (
+        f"**Here the course under {threshold.strategy} parts from {supportive.strategy}'s.**"
+        in story.markdown()
+    )

@@ -1,0 +1,81 @@
+"""Process pools whose workers never outlive the command that started them.
+
+:class:`concurrent.futures.ProcessPoolExecutor` on its own lets workers run on: leaving its ``with`` block
+on an exception (Ctrl-C, SIGTERM, a failed patient) waits for every queued task, and a parent killed with
+SIGKILL leaves its workers computing until their current task ends. :func:`worker_pool` therefore
+
+* cancels the queued tasks and terminates the workers when its block is left by an exception, and
+* gives every worker a watchdog thread that ends the worker as soon as its parent process is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+#: How often (seconds) a worker checks that its parent is still alive.
+PARENT_POLL_SECONDS = 0.5
+
+
+@contextlib.contextmanager
+def worker_pool(
+    max_workers: int, initializer: Callable[..., Any] | None = None, initargs: tuple = ()
+) -> Iterator[ProcessPoolExecutor]:
+    """A process pool for a ``with`` block; on any exception its workers are stopped at once."""
+    pool = ProcessPoolExecutor(
+        max_workers=max_workers, initializer=_start_worker, initargs=(os.getpid(), initializer, initargs)
+    )
+    try:
+        yield pool
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued tasks and terminate the pool's worker processes (no waiting for running tasks)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
+
+def _start_worker(parent_pid: int, initializer: Callable[..., Any] | None, initargs: tuple) -> None:
+    # A worker inherits the command's handlers: SIGTERM must end it quietly (the command terminates its
+    # workers that way), and Ctrl-C is the command's to handle, not each worker's.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent_pid, os.getppid()), daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _watch_parent(parent_pid: int, first_ppid: int) -> None:
+    """End this worker once the command's process is gone (killed, even with SIGKILL)."""
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != first_ppid or not _alive(parent_pid):
+            os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,108 @@
+"""What ``compare``/``psa``/``run`` add for economists: subgroups.csv (checked against patients.csv), the
+workbook (checked against the CSV files), the noise split, EVPPI and the decision curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.cli import main
+from sim.run.psa import simulate_strategies
+from sim.scenario.loading import bundled_scenario_path
+
+FAST = ["--patients", "60", "--seed", "4"]
+
+
+def write_strategy(folder: Path, name: str) -> Path:
+    path = folder / f"{name}.toml"
+    parent = bundled_scenario_path(f"{name}.toml").as_posix()
+    path.write_text(f'extends = "{parent}"\n[settings]\nhorizon_years = 10.0\n')
+    return path
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> list[str]:
+    return [str(write_strategy(tmp_path, n)) for n in ("supportive_care", "rituximab_at_diagnosis")]
+
+
+def test_subgroups_match_the_same_quantities_computed_from_the_patients(files, tmp_path: Path, capsys):
+    out = tmp_path / "c"
+    assert main(["compare", *files, *FAST, "--subgroups", "sex,titre_band,age_band", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "subgroups.csv", keep_default_na=False, na_values=[""])
+    results = simulate_strategies([sim.load_scenario(f) for f in files], 60, 4)
+    care, rtx = (r.patients for r in results)
+    males = (care["sex"] == "male").to_numpy()
+    row = table[(table["subgroup"] == "sex") & (table["level"] == "male")]
+    cost = row[(row["strategy"] == "supportive_care") & (row["quantity"] == "cost_disc")].iloc[0]
+    assert cost["mean"] == pytest.approx(care["cost_disc"][males].mean(), rel=1e-12)
+    assert cost["se"] == pytest.approx(care["cost_disc"][males].std(ddof=1) / np.sqrt(males.sum()), rel=1e-12)
+    d = (rtx["qalys_disc"] - care["qalys_disc"])[males]
+    inc = row[row["quantity"] == "inc_qalys_disc"].iloc[0]
+    assert inc["comparator"] == "supportive_care" and inc["n_patients"] == males.sum()
+    assert inc["mean"] == pytest.approx(d.mean(), rel=1e-12)
+    assert inc["se"] == pytest.approx(d.std(ddof=1) / np.sqrt(males.sum()), rel=1e-12)
+    nmb = row[(row["quantity"] == "inc_nmb") & (row["wtp"] == 20000)].iloc[0]
+    dc = (rtx["cost_disc"] - care["cost_disc"])[males]
+    assert nmb["mean"] == pytest.approx((20000 * d - dc).mean(), rel=1e-9)
+    # Levels of a subgroup partition the cohort.
+    ages = table[(table["subgroup"] == "age_band") & (table["quantity"] == "cost_disc")]
+    assert ages.groupby("strategy")["n_patients"].sum().eq(60).all()
+    assert {"cost_undisc", "qalys_undisc", "icer"} <= set(table["quantity"])
+
+
+def test_run_writes_subgroup_summaries_and_rejects_unknown_names(tmp_path: Path, capsys):
+    scenario = str(bundled_scenario_path("supportive_care.toml"))
+    out = tmp_path / "r"
+    assert main(["run", scenario, "--patients", "30", "--subgroups", "sex", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "subgroups.csv")
+    assert set(table["level"]) <= {"male", "female"} and (table["comparator"].isna()).all()
+    with pytest.raises(SystemExit):
+        main(["run", scenario, "--subgroups", "height", "--out", str(tmp_path / "x")])
+    assert "allowed: sex, titre_band, age_band" in capsys.readouterr().err
+
+
+def test_psa_writes_the_noise_split_the_curves_evppi_and_a_workbook_equal_to_the_csv_files(
+    files, tmp_path: Path, capsys
+):
+    out = tmp_path / "p"
+    args = ["psa", *files, "--draws", "12", "--patients", "30", "--seed", "2", "--evppi", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "PSA noise (shared cohort" in printed and "advice: patients" in printed
+    assert "EVPPI per patient" in printed and "ICER table on the PSA means" in printed
+    names = {p.name for p in out.iterdir()}
+    assert {"psa_variance.csv", "evppi.csv", "evppi.png", "expected_loss.csv", "pairwise_ceac.csv"} <= names
+    book = pd.read_excel(out / "results.xlsx", sheet_name=None)
+    csvs = {p.stem for p in out.glob("*.csv")}
+    assert set(book) == csvs
+    for name in csvs:
+        pd.testing.assert_frame_equal(
+            book[name], pd.read_csv(out / f"{name}.csv"), check_dtype=False, check_exact=False, rtol=1e-12
+        )
+    evppi = pd.read_csv(out / "evppi.csv")
+    assert (evppi["evppi"] >= 0).all() and "population_evppi" in evppi.columns
+    evpi = pd.read_csv(out / "evpi.csv")
+    assert (evpi["population_evpi"] > evpi["evpi"]).any() or (evpi["evpi"] == 0).all()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["design"] == "shared cohort" and meta["reference"] == "supportive_care"
+
+
+def test_a_per_draw_cohort_psa_is_denoised(files, tmp_path: Path, capsys):
+    out = tmp_path / "q"
+    args = ["psa", *files, "--draws", "6", "--patients", "20", "--cohort", "per-draw", "--out", str(out)]
+    assert main(args) == 0
+    evpi = pd.read_csv(out / "evpi.csv")
+    assert "evpi_uncorrected" in evpi.columns
+    split = pd.read_csv(out / "psa_variance.csv")
+    assert set(split["design"]) == {"cohort per draw"}
+    assert "cohort per draw" in capsys.readouterr().out
+
+
+def test_evppi_without_a_psa_is_a_usage_error(files, tmp_path: Path, capsys):
+    assert main(["compare", *files, "--evppi", "--out", str(tmp_path / "e")]) == 2
+    assert "--evppi needs a PSA" in capsys.readouterr().err

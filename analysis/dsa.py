@@ -121,6 +121,7 @@ def _one_way_runs(
     workers: int,
     progress: bool,
     checkpoint: Stage | None = None,
+    executor: Any = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     ranges = {path: parameter_range(p, level) for path, p in params.items()}
     jobs = [CohortJob(0, _overrides_for(items, {}))]
@@ -130,7 +131,9 @@ def _one_way_runs(
             for s, ov in zip(items, overrides, strict=True):
                 check_overrides(s, ov, f"one-way analysis, {path} = {value:.6g}")
             jobs.append(CohortJob(0, overrides))
-    runs = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="run", checkpoint=checkpoint)
+    runs = run_cohorts(
+        items, jobs, n_patients, seed, workers, progress, unit="run", checkpoint=checkpoint, executor=executor
+    )
     out = _outcomes(runs, len(jobs), wtp)
     base = out.iloc[0]
     rows = []
@@ -173,6 +176,7 @@ def one_way(
     workers: int = 1,
     progress: bool = False,
     checkpoint: Checkpoint | None = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """One-way sensitivity analysis of ``alternative`` vs ``reference``: tidy tornado data.
 
@@ -202,6 +206,8 @@ def one_way(
     checkpoint : sim.run.checkpoint.Checkpoint, optional
         Record every finished run (stages ``dsa-screen`` and ``dsa``) and skip those already recorded
         (``--resume``); the table is the same.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the cohorts there instead of on ``workers`` local processes; results are identical.
 
     Returns
     -------
@@ -229,12 +235,16 @@ def one_way(
         screen = screen_patients or max(100, n_patients // 5)
         if top_k < len(params):
             stage = checkpoint.stage("dsa-screen") if checkpoint is not None else None
-            table, _ = _one_way_runs(items, params, screen, seed, wtp, level, workers, progress, stage)
+            table, _ = _one_way_runs(
+                items, params, screen, seed, wtp, level, workers, progress, stage, executor
+            )
             swing = (table[f"{outcome}_high"] - table[f"{outcome}_low"]).abs().fillna(np.inf)
             keep = table.assign(_s=swing).sort_values("_s", ascending=False, kind="stable")["parameter"]
             params = {p: params[p] for p in keep.head(top_k)}
     stage = checkpoint.stage("dsa") if checkpoint is not None else None
-    table, base = _one_way_runs(items, params, n_patients, seed, wtp, level, workers, progress, stage)
+    table, base = _one_way_runs(
+        items, params, n_patients, seed, wtp, level, workers, progress, stage, executor
+    )
     table = table.assign(
         outcome=outcome,
         base=float(base[outcome]),
@@ -281,6 +291,7 @@ def two_way(
     workers: int = 1,
     progress: bool = False,
     checkpoint: Checkpoint | None = None,
+    executor: Any = None,
 ) -> pd.DataFrame:
     """Two-way sensitivity analysis of a pair of parameters on an ``n_points × n_points`` grid.
 
@@ -318,7 +329,9 @@ def two_way(
             check_overrides(s, ov, f"two-way analysis, {x} = {a:.6g}, {y} = {b:.6g}")
         jobs.append(CohortJob(0, overrides))
     stage = checkpoint.stage("two-way") if checkpoint is not None else None
-    runs = run_cohorts(items, jobs, n_patients, seed, workers, progress, unit="run", checkpoint=stage)
+    runs = run_cohorts(
+        items, jobs, n_patients, seed, workers, progress, unit="run", checkpoint=stage, executor=executor
+    )
     out = _outcomes(runs, len(jobs), wtp)
     frame: dict[str, Any] = {
         "x_parameter": x,

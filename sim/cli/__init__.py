@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from sim.cli.common import UsageError, bad_input_errors, run_reporting_errors
+from sim.cli.common import UsageError, bad_input_errors, executor_from_args, run_reporting_errors
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
@@ -55,7 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 and a usage message on bad options
     module = _module(args.command)
-    return run_reporting_errors(f"antimag {args.command}", lambda: module.run(args), bad_input_errors())
+    return run_reporting_errors(f"antimag {args.command}", lambda: _run(module, args), bad_input_errors())
+
+
+def _run(module, args: argparse.Namespace) -> int:
+    """Run a command with ``args.executor`` set: the Dask client of ``--scheduler``/``--dask``, else None."""
+    with executor_from_args(args) as executor:
+        args.executor = executor
+        return module.run(args)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import UsageError, cohort_options, load_scenario_or_default, scenario_argument
+from sim.cli.common import (
+    UsageError,
+    cohort_options,
+    load_scenario_or_default,
+    scenario_argument,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -56,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
     figure_path = Path(args.figure)
     if not figure_path.parent.exists():
         raise UsageError(f"--figure: directory {figure_path.parent} does not exist")
-    result = simulate(scenario, n_patients=args.patients, seed=args.seed, workers=args.workers, progress=True)
+    result = simulate(
+        scenario,
+        n_patients=args.patients,
+        seed=args.seed,
+        workers=args.workers,
+        progress=True,
+        executor=getattr(args, "executor", None),
+    )
     horizon = horizon_of(result.values)
     table = calibration_table(result.patients, horizon)
     print(f"{scenario.name}: {args.patients} patients, seed {args.seed}")

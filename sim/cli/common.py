@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import signal
 import sys
 import threading
@@ -92,16 +93,70 @@ def seed_option(p: argparse.ArgumentParser) -> None:
 
 
 def workers_option(p: argparse.ArgumentParser) -> None:
+    """``--workers`` and the Dask options (``--scheduler``, ``--dask``) of every command that simulates."""
     p.add_argument("--workers", type=positive_int, default=1, help="processes; results do not depend on it")
+    executor_options(p)
 
 
 def cohort_options(p: argparse.ArgumentParser, patients: int) -> None:
-    """``--patients``, ``--seed`` and ``--workers`` of a command that simulates a cohort."""
+    """``--patients``, ``--seed``, ``--workers`` and the Dask options of a command that simulates a cohort."""
     p.add_argument(
         "--patients", type=positive_int, default=patients, help=f"cohort size (default {patients})"
     )
     seed_option(p)
     workers_option(p)
+
+
+def executor_options(p: argparse.ArgumentParser) -> None:
+    """``--scheduler ADDRESS`` and ``--dask``: run the work on a Dask cluster instead of local processes."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster of this scheduler (e.g. tcp://10.0.0.5:8786); results do not change",
+    )
+    g.add_argument(
+        "--dask",
+        action="store_true",
+        help="start a local Dask cluster of --workers processes for the run (its dashboard shows progress)",
+    )
+
+
+@contextlib.contextmanager
+def executor_from_args(args: argparse.Namespace) -> Iterator[object]:
+    """The executor that ``--scheduler``/``--dask`` ask for (a ``dask.distributed.Client``), else None.
+
+    Raises :class:`UsageError` if Dask is not installed or the scheduler cannot be reached.
+    """
+    address = getattr(args, "scheduler", None)
+    local = getattr(args, "dask", False)
+    if not address and not local:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(
+            "--scheduler and --dask need Dask: pip install 'antimag-sim[dask]' (dask[distributed])"
+        ) from None
+    with contextlib.ExitStack() as stack:
+        if address:
+            try:
+                client = stack.enter_context(Client(address, timeout="5s"))
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") from None
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=getattr(args, "workers", 1),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        yield client
 
 
 def output_options(p: argparse.ArgumentParser, default: str | None) -> None:

@@ -87,7 +87,14 @@ def run(args: argparse.Namespace) -> int:
     if args.psa or args.dsa:  # the parts worth recording as they go (and resuming)
         long_run = checkpointed(args, "compare", {s.strategy: s.sha256 for s in scenarios}, out)
     with long_run as checkpoint, atomic_output_dir(out, force=args.force) as tmp:
-        results = simulate_strategies(scenarios, args.patients, args.seed, args.workers, progress=True)
+        results = simulate_strategies(
+            scenarios,
+            args.patients,
+            args.seed,
+            args.workers,
+            progress=True,
+            executor=getattr(args, "executor", None),
+        )
         if args.check_invariants:
             from sim.run.invariants import check_invariants
 
@@ -182,5 +189,6 @@ def _tornado(
         workers=args.workers,
         progress=True,
         checkpoint=checkpoint,
+        executor=getattr(args, "executor", None),
     )
     return tornado, versus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from sim.cli.common import non_negative_int, positive_int
+from sim.cli.common import non_negative_int, positive_int, workers_option
 
 DEFAULT_WTP = "20000,30000"
 
@@ -36,7 +36,7 @@ def _common(p: argparse.ArgumentParser, patients: int, out: str) -> None:
         "--patients", type=positive_int, default=patients, help=f"patients per strategy (default {patients})"
     )
     p.add_argument("--seed", type=non_negative_int, default=1, help="root seed of every stream (default 1)")
-    p.add_argument("--workers", type=positive_int, default=1, help="processes; results do not depend on it")
+    workers_option(p)
     p.add_argument(
         "--wtp",
         type=parse_wtp,

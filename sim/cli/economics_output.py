@@ -258,6 +258,7 @@ def run_psa_outputs(
         shared_cohort=shared,
         checkpoint=checkpoint,
         check_invariants=getattr(args, "check_invariants", False),
+        executor=getattr(args, "executor", None),
     )
     population = population_of(ordered[0])
     tables = write_psa_outputs(
@@ -338,7 +339,18 @@ def versions() -> dict[str, str]:
 
 #: Options that control how a run is carried out, never what it computes: left out of metadata.json so
 #: that a run with more workers, resumed, or written to another directory gives byte-identical files.
-RUN_CONTROL_OPTIONS = ("func", "command", "workers", "resume", "force", "out", "check_invariants")
+RUN_CONTROL_OPTIONS = (
+    "func",
+    "command",
+    "workers",
+    "scheduler",
+    "dask",
+    "resume",
+    "force",
+    "out",
+    "check_invariants",
+    "executor",
+)
 
 
 def arguments_of(args: argparse.Namespace) -> dict[str, Any]:

@@ -69,13 +69,25 @@ def run(args: argparse.Namespace) -> int:
         scenarios = [load_scenario(args.scenarios[0])]
         results = [
             simulate(
-                scenarios[0], n_patients=args.patients, seed=args.seed, workers=args.workers, progress=True
+                scenarios[0],
+                n_patients=args.patients,
+                seed=args.seed,
+                workers=args.workers,
+                progress=True,
+                executor=getattr(args, "executor", None),
             )
         ]
         evaluation = None
     else:
         scenarios = load_strategies(args.scenarios)
-        results = simulate_strategies(scenarios, args.patients, args.seed, args.workers, progress=True)
+        results = simulate_strategies(
+            scenarios,
+            args.patients,
+            args.seed,
+            args.workers,
+            progress=True,
+            executor=getattr(args, "executor", None),
+        )
         evaluation = evaluate(results)
     story = patient_story(
         scenarios[0], patient_id=args.id, seed=args.seed, compare=scenarios[1:2], n_patients=args.patients

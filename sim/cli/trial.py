@@ -86,6 +86,7 @@ def run_and_print(
         workers=args.workers,
         progress=True,
         checkpoint=checkpoint,
+        executor=getattr(args, "executor", None),
     )
     print_summary(result.summary, trial, args.replicates, args.seed, time.perf_counter() - t0)
     return result

@@ -45,6 +45,19 @@ DIAGNOSIS_ROWS = (
     "biopsy",
     "csf_raised",
 )
+#: Every event a diagnostic journey may contain (see :func:`diagnostic_journeys`).
+JOURNEY_EVENTS = frozenset(
+    {
+        "presentation",
+        "neurology_exam",
+        "ncs_emg",
+        "cidp_label",
+        "csf",
+        "nerve_biopsy",
+        "serology",
+        "diagnosis",
+    }
+)
 MALIGNANCY_ROWS = ("transformation", "excess_death")
 MORTALITY_ROWS = ("background",)
 

@@ -48,6 +48,24 @@ STATE_EVENTS = frozenset(
     {*MRS_EVENTS, "mrs", "neuropathic_pain", "pain_relief", "malignancy", "bladder_cancer"}
 )
 
+N_CATEGORIES = len(COST_CATEGORIES)
+DRUGS, ADMINISTRATION, MONITORING, ADVERSE_EVENTS, DIAGNOSTICS, DEVICES, DISEASE_CARE = range(N_CATEGORIES)
+# What an event does to the accounts; events absent from EVENT_KIND do nothing. Kinds below _FIRST_COSTED
+# are the STATE_EVENTS (they close the current spell).
+_MRS_LEVEL, _MRS_VALUE, _PAIN, _PAIN_RELIEF, _MALIGNANCY, _BLADDER, _ADVERSE, _PHYSIO, _DIAGNOSTIC = range(9)
+_FIRST_COSTED = _ADVERSE
+EVENT_KIND: dict[str, int] = {
+    **dict.fromkeys(MRS_EVENTS, _MRS_LEVEL),
+    "mrs": _MRS_VALUE,
+    "neuropathic_pain": _PAIN,
+    "pain_relief": _PAIN_RELIEF,
+    "malignancy": _MALIGNANCY,
+    "bladder_cancer": _BLADDER,
+    "adverse_event": _ADVERSE,
+    "function_improved": _PHYSIO,
+    **dict.fromkeys(DIAGNOSTIC_COSTS, _DIAGNOSTIC),
+}
+
 
 def force_of_interest(annual_rate: float) -> float:
     """δ = ln(1 + r): the one documented rate conversion of the package."""
@@ -80,6 +98,143 @@ def _merge_intervals(intervals: Iterable[tuple[float, float]]) -> list[tuple[flo
     return out
 
 
+class OutcomeAccounting:
+    """The economic parameters of one run, unpacked once, that turn a patient's history into outcomes.
+
+    Built once per block of patients: looking up a utility, a unit cost or a treatment's costing rule is
+    done here, not for every event of every patient. :meth:`patient` performs exactly the arithmetic of the
+    definitions in this module's docstring, in the same order, so results do not depend on how the work is
+    batched.
+    """
+
+    def __init__(self, econ: SimpleNamespace, treatments: dict[str, SimpleNamespace]) -> None:
+        u = econ.utilities
+        c = econ.costs
+        self.dc = force_of_interest(econ.discount_rate_costs)
+        self.de = force_of_interest(econ.discount_rate_effects)
+        self.mrs_utility = (u.mrs0, u.mrs1, u.mrs2, u.mrs3, u.mrs4, u.mrs5)
+        self.care = (
+            0.0,
+            c.care_per_year_mrs1,
+            c.care_per_year_mrs2,
+            c.care_per_year_mrs3,
+            c.care_per_year_mrs4,
+            c.care_per_year_mrs5,
+        )
+        self.u = u
+        self.c = c
+        self.diagnostic_cost = {event: getattr(c, name) for event, name in DIAGNOSTIC_COSTS.items()}
+        self.treatments = treatments
+
+    def patient(self, history: Sequence[tuple[float, str, str, float]], courses: Sequence, t_end: float):
+        """Outcomes of one patient in ``OUTCOME_COLUMNS`` order (see :func:`patient_outcomes`)."""
+        u = self.u
+        c = self.c
+        dc = self.dc
+        de = self.de
+        mrs_utility = self.mrs_utility
+        care = self.care
+        diagnostic_cost = self.diagnostic_cost
+        exp = math.exp
+        undisc = [0.0] * N_CATEGORIES
+        disc = [0.0] * N_CATEGORIES
+
+        def one_off(category: int, amount: float, t: float) -> None:
+            if t < t_end and amount:
+                undisc[category] += amount
+                disc[category] += amount * exp(-dc * t)
+
+        def per_year(category: int, amount: float, t1: float, t2: float) -> None:
+            t2 = min(t2, t_end)
+            if t2 > t1 and amount:
+                undisc[category] += amount * (t2 - t1)
+                disc[category] += amount * flow(t1, t2, dc)
+
+        qalys = qalys_disc = 0.0
+        mrs, pain, malignant, bladder = 1, 0, False, False
+        physio: list[tuple[float, float]] = []
+        t_prev = 0.0
+
+        def utility() -> float:
+            value = mrs_utility[mrs]
+            if pain == 1:
+                value -= u.pain_untreated_decrement
+            elif pain == 2:
+                value -= u.pain_relieved_decrement
+            if malignant:
+                value -= u.malignancy_decrement
+            if bladder:
+                value -= u.bladder_cancer_decrement
+            return value
+
+        for t, event, _detail, value in history:
+            if t >= t_end:
+                break
+            kind = EVENT_KIND.get(event)
+            if kind is None:
+                continue  # an event that neither changes a state nor costs anything
+            if kind < _FIRST_COSTED and t > t_prev:  # spells close only where utility or care may change
+                w = utility()
+                qalys += w * (t - t_prev)
+                qalys_disc += w * flow(t_prev, t, de)
+                per_year(DISEASE_CARE, care[mrs], t_prev, t)
+                if malignant:
+                    per_year(DISEASE_CARE, c.malignancy_care_per_year, t_prev, t)
+                t_prev = t
+            if kind == _MRS_LEVEL:
+                mrs = MRS_EVENTS[event]
+            elif kind == _MRS_VALUE:
+                mrs = int(value)
+            elif kind == _PAIN:
+                pain = max(pain, 1)
+            elif kind == _PAIN_RELIEF:
+                pain = 2
+            elif kind == _MALIGNANCY:
+                malignant = True
+            elif kind == _BLADDER:
+                bladder = True
+                one_off(ADVERSE_EVENTS, c.bladder_cancer, t)
+            elif kind == _ADVERSE:
+                severe = value >= 1.0
+                one_off(ADVERSE_EVENTS, c.adverse_event_severe if severe else c.adverse_event_minor, t)
+                loss = u.adverse_event_severe_qaly_loss if severe else u.adverse_event_minor_qaly_loss
+                qalys -= loss
+                qalys_disc -= loss * exp(-de * t)
+            elif kind == _PHYSIO:
+                physio.append((t, t + value / 12.0))
+            else:  # _DIAGNOSTIC
+                one_off(DIAGNOSTICS, diagnostic_cost[event], t)
+        if t_end > t_prev:
+            w = utility()
+            qalys += w * (t_end - t_prev)
+            qalys_disc += w * flow(t_prev, t_end, de)
+            per_year(DISEASE_CARE, care[mrs], t_prev, t_end)
+            if malignant:
+                per_year(DISEASE_CARE, c.malignancy_care_per_year, t_prev, t_end)
+        if physio:
+            gain = u.physiotherapy_gain
+            for a, b in _merge_intervals(physio):
+                b = min(b, t_end)
+                if b > a:
+                    qalys += gain * (b - a)
+                    qalys_disc += gain * flow(a, b, de)
+
+        treatments = self.treatments
+        for course in courses:
+            _course_costs(course, treatments[course.treatment], t_end, one_off, per_year)
+
+        return (
+            t_end,
+            flow(0.0, t_end, de),
+            qalys,
+            qalys_disc,
+            sum(undisc),
+            sum(disc),
+            *undisc,
+            *disc,
+        )
+
+
 def patient_outcomes(
     history: Sequence[tuple[float, str, str, float]],
     courses: Sequence,
@@ -90,116 +245,10 @@ def patient_outcomes(
     """Life-years, QALYs and costs by category, undiscounted and discounted, in ``OUTCOME_COLUMNS`` order.
 
     ``history`` is the patient's time-ordered ``(time, event, detail, value)`` record; ``courses`` their
-    treatment courses (:class:`sim.model.treatments.Course`); ``t_end`` death or the horizon.
+    treatment courses (:class:`sim.model.treatments.Course`); ``t_end`` death or the horizon. For many
+    patients build one :class:`OutcomeAccounting` and call its :meth:`~OutcomeAccounting.patient`.
     """
-    u = econ.utilities
-    c = econ.costs
-    dc = force_of_interest(econ.discount_rate_costs)
-    de = force_of_interest(econ.discount_rate_effects)
-    mrs_utility = (u.mrs0, u.mrs1, u.mrs2, u.mrs3, u.mrs4, u.mrs5)
-    care = (
-        0.0,
-        c.care_per_year_mrs1,
-        c.care_per_year_mrs2,
-        c.care_per_year_mrs3,
-        c.care_per_year_mrs4,
-        c.care_per_year_mrs5,
-    )
-    undisc = dict.fromkeys(COST_CATEGORIES, 0.0)
-    disc = dict.fromkeys(COST_CATEGORIES, 0.0)
-
-    def one_off(category: str, amount: float, t: float) -> None:
-        if t < t_end and amount:
-            undisc[category] += amount
-            disc[category] += amount * discount(t, dc)
-
-    def per_year(category: str, amount: float, t1: float, t2: float) -> None:
-        t2 = min(t2, t_end)
-        if t2 > t1 and amount:
-            undisc[category] += amount * (t2 - t1)
-            disc[category] += amount * flow(t1, t2, dc)
-
-    qalys = qalys_disc = 0.0
-    mrs, pain, malignant, bladder = 1, 0, False, False
-    physio: list[tuple[float, float]] = []
-    t_prev = 0.0
-
-    def utility() -> float:
-        value = mrs_utility[mrs]
-        if pain == 1:
-            value -= u.pain_untreated_decrement
-        elif pain == 2:
-            value -= u.pain_relieved_decrement
-        if malignant:
-            value -= u.malignancy_decrement
-        if bladder:
-            value -= u.bladder_cancer_decrement
-        return value
-
-    for t, event, _detail, value in history:
-        if t >= t_end:
-            break
-        if t > t_prev and event in STATE_EVENTS:  # spells close only where utility or care may change
-            w = utility()
-            qalys += w * (t - t_prev)
-            qalys_disc += w * flow(t_prev, t, de)
-            per_year("disease_care", care[mrs], t_prev, t)
-            if malignant:
-                per_year("disease_care", c.malignancy_care_per_year, t_prev, t)
-            t_prev = t
-        if event in MRS_EVENTS:
-            mrs = MRS_EVENTS[event]
-        elif event == "mrs":
-            mrs = int(value)
-        elif event == "neuropathic_pain":
-            pain = max(pain, 1)
-        elif event == "pain_relief":
-            pain = 2
-        elif event == "malignancy":
-            malignant = True
-        elif event == "bladder_cancer":
-            bladder = True
-            one_off("adverse_events", c.bladder_cancer, t)
-        elif event == "adverse_event":
-            severe = value >= 1.0
-            one_off("adverse_events", c.adverse_event_severe if severe else c.adverse_event_minor, t)
-            loss = u.adverse_event_severe_qaly_loss if severe else u.adverse_event_minor_qaly_loss
-            qalys -= loss
-            qalys_disc -= loss * discount(t, de)
-        elif event == "function_improved":
-            physio.append((t, t + value / 12.0))
-        elif event in DIAGNOSTIC_COSTS:
-            one_off("diagnostics", getattr(c, DIAGNOSTIC_COSTS[event]), t)
-    if t_end > t_prev:
-        w = utility()
-        qalys += w * (t_end - t_prev)
-        qalys_disc += w * flow(t_prev, t_end, de)
-        per_year("disease_care", care[mrs], t_prev, t_end)
-        if malignant:
-            per_year("disease_care", c.malignancy_care_per_year, t_prev, t_end)
-    for a, b in _merge_intervals(physio):
-        b = min(b, t_end)
-        if b > a:
-            qalys += u.physiotherapy_gain * (b - a)
-            qalys_disc += u.physiotherapy_gain * flow(a, b, de)
-
-    for course in courses:
-        _course_costs(course, treatments[course.treatment], t_end, one_off, per_year)
-
-    lys = t_end
-    lys_disc = flow(0.0, t_end, de)
-    total = sum(undisc.values())
-    total_disc = sum(disc.values())
-    return (
-        lys,
-        lys_disc,
-        qalys,
-        qalys_disc,
-        total,
-        total_disc,
-        *(undisc[k] for k in COST_CATEGORIES),
-        *(disc[k] for k in COST_CATEGORIES),
-    )
+    return OutcomeAccounting(econ, treatments).patient(history, courses, t_end)
 
 
 def _course_costs(course, spec: SimpleNamespace, t_end: float, one_off, per_year) -> None:
@@ -208,18 +257,18 @@ def _course_costs(course, spec: SimpleNamespace, t_end: float, one_off, per_year
         t0 = course.doses[0][0]
         k = 0
         while t0 + k * spec.replacement_years < t_end:
-            one_off("devices", spec.cost, t0 + k * spec.replacement_years)
+            one_off(DEVICES, spec.cost, t0 + k * spec.replacement_years)
             k += 1
         return
     if kind == "pain_drug":
-        per_year("drugs", spec.cost_per_year, course.start, course.end if course.end is not None else t_end)
+        per_year(DRUGS, spec.cost_per_year, course.start, course.end if course.end is not None else t_end)
         return
     if kind == "physiotherapy":
         for t, _ in course.doses:
-            one_off("disease_care", spec.cost_per_session, t)
+            one_off(DISEASE_CARE, spec.cost_per_session, t)
         return
     costs = spec.costs
-    one_off("monitoring", costs.monitoring_cost_per_course, course.start)
+    one_off(MONITORING, costs.monitoring_cost_per_course, course.start)
     for t, amount in course.doses:
-        one_off("drugs", amount * costs.drug_cost_per_unit, t)
-        one_off("administration", costs.administration_cost_per_dose, t)
+        one_off(DRUGS, amount * costs.drug_cost_per_unit, t)
+        one_off(ADMINISTRATION, costs.administration_cost_per_dose, t)

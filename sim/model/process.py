@@ -21,8 +21,10 @@ the horizon has no death time (documented rule, invariant B17 of docs/invariants
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable
+from operator import itemgetter
 
 import numpy as np
 import simpy
@@ -57,6 +59,8 @@ EVENT_COLUMN = {name[2:]: i for name, i in COLUMN.items()} | {
 }
 DEATH_CAUSES = ("", "background", "malignancy", "treatment")
 INF = math.inf
+NAN = math.nan
+_time_of = itemgetter(0)
 #: Most scheduled waits one patient may make (a second line of defence behind the domain limits of the
 #: scenario schema). A lifetime with every treatment of the bundled scenarios needs well under a thousand;
 #: a patient who needs more is caught in a cycle that some parameter makes ever faster.
@@ -125,7 +129,8 @@ class Patient:
         "death_cause",
         "alive",
         "end",
-        "listeners",
+        "listened",
+        "listener",
         "state",
         "axonal_years",
         "reversals",
@@ -175,7 +180,9 @@ class Patient:
         self.death_cause = 0
         self.alive = True
         self.end = env.event()
-        self.listeners: list[Callable[[Patient, str, str], None]] = []
+        # The strategy hears only the events its rules listen to (most events concern no rule).
+        self.listened: frozenset[str] = frozenset()
+        self.listener: Callable[[Patient, str, str], None] | None = None
         self.state: dict = {}  # per-patient scratch space of treatments and strategies
         self.n_waits = 0  # scheduled waits so far, against EVENT_BUDGET
         self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
@@ -285,13 +292,13 @@ class Patient:
         return amount
 
     def log(self, event: str, detail: str = "", value: float = float("nan")) -> None:
-        """Add to the history (within follow-up only) and tell the strategy."""
+        """Add to the history (within follow-up only) and tell the strategy if it listens to ``event``."""
         now = self.env.now
         if now >= self.horizon:
             return
         self.history.append((now, event, detail, value))
-        for listener in self.listeners:
-            listener(self, event, detail)
+        if event in self.listened:
+            self.listener(self, event, detail)
 
     def record(self, event: str, detail: str = "", value: float = float("nan")) -> None:
         """Log an event and keep its first time in the milestone columns."""
@@ -374,6 +381,30 @@ class Patient:
             elif not t >= self.env.now - 1e-9 * max(1.0, self.env.now):  # NaN or a step back in time
                 raise SimulationError(f"patient {self.pid}: diagnostic step '{event}' at t={t!r} before now")
             self.record(event, detail)
+
+    def write_journey(self, steps: list[tuple[float, str, str]], t_end: float) -> None:
+        """Record a diagnostic journey that no strategy rule listens to, after the patient's run.
+
+        Such steps decide nothing, so they need no SimPy event: each is recorded at the time
+        :meth:`diagnosis` would have reached it (the same sums of delays, so the same rounding) if it lies
+        before ``t_end`` (death or the horizon), and merged into the history in time order.
+        """
+        now = 0.0
+        recorded = []
+        times = self.times
+        for t, event, detail in steps:
+            if t > now:
+                now = now + (t - now)  # what a timeout of ``t - now`` from ``now`` arrives at
+            elif not t >= now - 1e-9 * max(1.0, now):  # NaN or a step back in time
+                raise SimulationError(f"patient {self.pid}: diagnostic step '{event}' at t={t!r} before now")
+            if now >= t_end:
+                break
+            column = EVENT_COLUMN.get(event, -1)
+            if column >= 0 and math.isnan(times[column]):
+                times[column] = now
+            recorded.append((now, event, detail, NAN))
+        if recorded:
+            self.history = list(heapq.merge(self.history, recorded, key=_time_of))
 
     def life(self, t_background: float, t_malignancy: float, excess_exp: float, excess_rate: float):
         horizon = self.horizon

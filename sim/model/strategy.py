@@ -33,11 +33,23 @@ class StrategyEngine:
         self.by_trigger: dict[str, list] = {}
         for rule in self.rules:
             self.by_trigger.setdefault(rule.on, []).append(rule)
+        #: The events :meth:`on_event` acts on; a patient tells the strategy of no other event.
+        self.listened: frozenset[str] = frozenset()
+        if self.rules:
+            listened = set(self.by_trigger) - {"progression"}
+            if "progression" in self.by_trigger:
+                listened |= set(MRS_OF_THRESHOLD)
+            if "progression" in self.by_trigger or any(r.requires_diagnosis for r in self.rules):
+                listened.add("diagnosis")  # the rules need to know whether the patient is diagnosed
+            if self.stop_on_ae:
+                listened.add("adverse_event")
+            self.listened = frozenset(listened)
 
     def attach(self, patient: Patient, titre_band: int) -> None:
         patient.state["titre_band"] = titre_band
         if self.rules:
-            patient.listeners.append(self.on_event)
+            patient.listened = self.listened
+            patient.listener = self.on_event
 
     def on_event(self, patient: Patient, event: str, detail: str) -> None:
         if event == "diagnosis":

@@ -110,22 +110,28 @@ class TreatmentBase:
         self.ctx = context
         self.stop_on_ae = stop_on_ae
         self.effect_key = "effect:" + name
+        # Keys of this treatment in ``patient.state``, built once (they are read on every rule check).
+        self.active_key = "active:" + name
+        self.latest_key = "latest:" + name
+        self.count_key = "n_courses:" + name
+        self.traits_key = "traits:" + name
 
     # -- bookkeeping --------------------------------------------------------------------------------------
     def courses(self, patient: Patient) -> list[Course]:
         return patient.state.setdefault("courses", [])
 
     def active(self, patient: Patient) -> Course | None:
-        return patient.state.get("active:" + self.name)
+        return patient.state.get(self.active_key)
 
     def cumulative_dose(self, patient: Patient) -> float:
         return sum(c.total_dose for c in self.courses(patient) if c.treatment == self.name)
 
     def n_courses(self, patient: Patient) -> int:
-        return sum(1 for c in self.courses(patient) if c.treatment == self.name)
+        """Courses of this treatment so far (a counter: strategies ask on every rule check)."""
+        return patient.state.get(self.count_key, 0)
 
     def traits(self, patient: Patient) -> dict:
-        key = "traits:" + self.name
+        key = self.traits_key
         if key not in patient.state:
             rng = self.ctx.traits_rng(self.name, patient.pid)
             patient.state[key] = efficacy_traits(self.p.efficacy, rng, self.p_response(patient))
@@ -135,11 +141,13 @@ class TreatmentBase:
         return self.p.efficacy.p_response
 
     def start(self, patient: Patient) -> Course:
-        number = self.n_courses(patient) + 1
+        state = patient.state
+        number = state.get(self.count_key, 0) + 1
         course = Course(self.name, self.p.type, number, patient.env.now)
         self.courses(patient).append(course)
-        patient.state["active:" + self.name] = course
-        patient.state["latest:" + self.name] = course
+        state[self.count_key] = number
+        state[self.active_key] = course
+        state[self.latest_key] = course
         patient.log("course_start", self.name, number)
         self.launch(patient, course)
         return course
@@ -157,8 +165,8 @@ class TreatmentBase:
         if course.end is None:
             course.end = patient.env.now
             course.outcome = outcome
-            if patient.state.get("active:" + self.name) is course:
-                del patient.state["active:" + self.name]
+            if patient.state.get(self.active_key) is course:
+                del patient.state[self.active_key]
             patient.log("course_end", f"{self.name}: {outcome}", course.number)
 
     def adverse_event(
@@ -210,7 +218,7 @@ class TreatmentBase:
                 patient.reverse(min(1.0, first / reversible))
         patient.log("response", self.name)
         yield patient.wait(duration)
-        latest = patient.state.get("latest:" + self.name) is course  # a newer course owns the effect now
+        latest = patient.state.get(self.latest_key) is course  # a newer course owns the effect now
         if patient.alive and latest:
             patient.remove_effect(self.effect_key)
             patient.log("relapse", self.name)
@@ -425,7 +433,7 @@ class PainDrugTreatment(TreatmentBase):
     effects. The drug changes pain, not the neuropathy."""
 
     def traits(self, patient: Patient) -> dict:
-        key = "traits:" + self.name
+        key = self.traits_key
         if key not in patient.state:
             u = self.ctx.traits_rng(self.name, patient.pid).random(2)
             p_relief = min(1.0, self.p.p_placebo_response + 1.0 / self.p.nnt)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping, Sequence
-from concurrent.futures import as_completed
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -38,8 +37,9 @@ import pandas as pd
 from sim.errors import ScenarioError
 from sim.random import parameter_generator
 from sim.run.checkpoint import Checkpoint, Stage
+from sim.run.executors import ExecutorLike, completed_results, ordered_results
 from sim.run.invariants import check_invariants as check_cohort_invariants
-from sim.run.pool import worker_pool
+from sim.run.progress import progress_bar
 from sim.run.runner import SimulationResult, simulate
 from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
@@ -294,27 +294,22 @@ def paired_errors(patients: pd.DataFrame, first: pd.DataFrame) -> dict[str, floa
     }
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(scenarios: list[Scenario], n_patients: int, seed: int, invariants: bool = False) -> None:
-    _WORKER.update(scenarios=scenarios, n_patients=n_patients, seed=seed, invariants=invariants)
-
-
-def _run_job(job: CohortJob, label: str = "") -> list[dict[str, float]]:
-    scenarios = _WORKER["scenarios"]
+def _run_job(shared: tuple, task: tuple[CohortJob, str]) -> list[dict[str, float]]:
+    """A task of :func:`run_cohorts`: every strategy of one job, summarised (``label`` names the job)."""
+    scenarios, n_patients, seed, invariants = shared
+    job, label = task
     rows = []
     first = None
     for scenario, overrides in zip(scenarios, job.overrides, strict=True):
         result = simulate(
             scenario,
-            n_patients=_WORKER["n_patients"],
-            seed=_WORKER["seed"],
+            n_patients=n_patients,
+            seed=seed,
             workers=1,
             draw=job.draw,
             overrides=overrides or None,
         )
-        if _WORKER.get("invariants"):
+        if invariants:
             check_cohort_invariants(result, label)
         first = result.patients if first is None else first
         rows.append(summarise_arm(result.patients) | paired_errors(result.patients, first))
@@ -341,6 +336,7 @@ def run_cohorts(
     unit: str = "run",
     checkpoint: Stage | None = None,
     check_invariants: bool = False,
+    executor: ExecutorLike = None,
 ) -> pd.DataFrame:
     """Run every strategy for each job (a draw key and per-strategy overrides), on a process pool.
 
@@ -349,7 +345,9 @@ def run_cohorts(
     finished job is recorded as soon as it completes (:mod:`sim.run.checkpoint`); the table is the same.
     With ``check_invariants``, every simulated cohort is checked against A1–A5
     (:func:`sim.run.invariants.check_invariants`; an :class:`~sim.run.invariants.InvariantError` names the
-    job as ``"<unit> <index + 1>"``, e.g. ``draw 7``, the strategy and the patient).
+    job as ``"<unit> <index + 1>"``, e.g. ``draw 7``, the strategy and the patient). ``executor`` (a
+    ``concurrent.futures.Executor`` or a ``dask.distributed.Client``) runs the jobs instead of ``workers``
+    local processes; the table is the same.
 
     Returns
     -------
@@ -358,8 +356,6 @@ def run_cohorts(
         :data:`PSA_MEASURES`, the cohort mean and its Monte Carlo standard error (``<measure>_se``). One row
         per job × strategy, in job then strategy order, whatever the number of workers.
     """
-    from tqdm.auto import tqdm
-
     items = as_scenario_list(scenarios)
     n_patients = _check_positive_int("n_patients", n_patients)
     seed = _check_seed(seed)
@@ -382,33 +378,13 @@ def run_cohorts(
             checkpoint.save(k, described[k], rows)
         bar.update(1)
 
-    bar = tqdm(
-        total=len(jobs),
-        initial=len(jobs) - len(pending),
-        unit=unit,
-        disable=not progress,
-        delay=1.0,
-        leave=False,
-    )
-    try:
-        if workers == 1 or len(pending) <= 1:
-            _init_worker(items, n_patients, seed, check_invariants)
-            try:
-                for k in pending:
-                    finished(k, _run_job(jobs[k], f"{unit} {k + 1}"))
-            finally:
-                _WORKER.clear()
-        else:
-            with worker_pool(
-                max_workers=min(workers, len(pending)),
-                initializer=_init_worker,
-                initargs=(items, n_patients, seed, check_invariants),
-            ) as pool:
-                futures = {pool.submit(_run_job, jobs[k], f"{unit} {k + 1}"): k for k in pending}
-                for future in as_completed(futures):  # recorded as they finish, put in order below
-                    finished(futures[future], future.result())
-    finally:
-        bar.close()
+    shared = (items, n_patients, seed, check_invariants)
+    tasks = [(jobs[k], f"{unit} {k + 1}") for k in pending]
+    with progress_bar(len(jobs), unit, progress, delay=1.0) as bar:
+        bar.update(len(jobs) - len(pending))
+        # Recorded as they finish (any order), put in job order below.
+        for i, rows in completed_results(_run_job, tasks, shared, executor=executor, workers=workers):
+            finished(pending[i], rows)
     records = []
     for k, (job, rows) in enumerate(zip(jobs, results, strict=True)):
         for scenario, row in zip(items, rows, strict=True):
@@ -430,6 +406,7 @@ def run_psa(
     shared_cohort: bool = True,
     checkpoint: Checkpoint | None = None,
     check_invariants: bool = False,
+    executor: ExecutorLike = None,
 ) -> pd.DataFrame:
     """Probabilistic sensitivity analysis of one or more strategies on common random numbers.
 
@@ -459,6 +436,8 @@ def run_psa(
         Check every simulated cohort of every draw against the invariants A1–A5
         (:func:`sim.run.invariants.check_invariants`, a few per cent of the run time); a broken one raises
         :class:`sim.run.invariants.InvariantError` naming the draw, the strategy and the patient.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the draws there instead of on ``workers`` local processes; the table is identical.
 
     Returns
     -------
@@ -509,6 +488,7 @@ def run_psa(
         unit="draw",
         checkpoint=stage,
         check_invariants=check_invariants,
+        executor=executor,
     )
     out["draw"] = out["job"] + 1
     out = out.drop(columns="job")
@@ -536,8 +516,8 @@ def psa_attrs(
 # --------------------------------------------------------------------------------------------- base case
 
 
-def _simulate_one(args: tuple) -> SimulationResult:
-    scenario, n_patients, seed, keep_events = args
+def _simulate_one(shared: tuple, scenario: Scenario) -> SimulationResult:
+    n_patients, seed, keep_events = shared
     return simulate(scenario, n_patients=n_patients, seed=seed, workers=1, keep_events=keep_events)
 
 
@@ -548,31 +528,21 @@ def simulate_strategies(
     workers: int = 1,
     keep_events: bool = False,
     progress: bool = False,
+    executor: ExecutorLike = None,
 ) -> list[SimulationResult]:
     """The base case (``draw=0``) of every strategy on the same patients, strategies run in parallel.
 
     Row ``i`` of every result's ``patients`` is the same patient (common random numbers). Results do not
-    depend on ``workers``.
+    depend on ``workers`` or on ``executor`` (a ``concurrent.futures.Executor`` or a Dask client).
     """
-    from tqdm.auto import tqdm
-
     items = as_scenario_list(scenarios)
     n_patients = _check_positive_int("n_patients", n_patients)
     seed = _check_seed(seed)
     workers = _check_positive_int("workers", workers)
-    tasks = [(s, n_patients, seed, keep_events) for s in items]
-    bar = tqdm(total=len(tasks), unit="strategy", disable=not progress, delay=1.0, leave=False)
     out: list[SimulationResult] = []
-    try:
-        if workers == 1 or len(tasks) == 1:
-            for task in tasks:
-                out.append(_simulate_one(task))
-                bar.update(1)
-        else:
-            with worker_pool(max_workers=min(workers, len(tasks))) as pool:
-                for result in pool.map(_simulate_one, tasks):
-                    out.append(result)
-                    bar.update(1)
-    finally:
-        bar.close()
+    shared = (n_patients, seed, keep_events)
+    with progress_bar(len(items), "strategies", progress, delay=1.0) as bar:
+        for result in ordered_results(_simulate_one, items, shared, executor=executor, workers=workers):
+            out.append(result)
+            bar.update(1)
     return out

@@ -11,6 +11,7 @@ import functools
 import math
 import os
 import platform
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from itertools import pairwise
@@ -22,15 +23,22 @@ import pandas as pd
 import simpy
 
 from sim.errors import ScenarioError, SimulationError
-from sim.model.cohort import TITRE_BANDS, BlockTraits, background_death_times, draw_block
+from sim.model.cohort import (
+    JOURNEY_EVENTS,
+    TITRE_BANDS,
+    BlockTraits,
+    background_death_times,
+    draw_block,
+)
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.mortality import LifeTable, load_life_table
-from sim.model.outcomes import OUTCOME_COLUMNS, patient_outcomes
+from sim.model.outcomes import OUTCOME_COLUMNS, OutcomeAccounting
 from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, EventBudgetExceeded, Patient, threshold_list
 from sim.model.strategy import StrategyEngine
 from sim.model.treatments import TreatmentContext, build_catalogue
 from sim.random import BLOCK_SIZE
-from sim.run.pool import worker_pool
+from sim.run.executors import ExecutorLike, executor_slots, ordered_results
+from sim.run.progress import progress_bar
 from sim.scenario.loading import Scenario
 
 DEATH_COLUMN = COLUMN["t_death"]
@@ -140,10 +148,14 @@ def simulate_block(
     excess_rate = values.malignancy.excess_mortality_rate_per_year
     econ_values = getattr(values, "economics", None)
     econ = np.full((n, len(OUTCOME_COLUMNS)), np.nan) if econ_values is not None else None
+    accounting = OutcomeAccounting(econ_values, values.treatments) if econ_values is not None else None
     catalogue = build_catalogue(
         values.treatments, TreatmentContext(seed, draw), values.strategy.stop_on_adverse_event
     )
     engine = StrategyEngine(values.strategy, catalogue)
+    # A journey no rule listens to decides nothing: it is written after the run, without SimPy events.
+    silent_journeys = engine.listened.isdisjoint(JOURNEY_EVENTS)
+    journeys = traits.diagnosis_steps
     for i in range(n):
         pid = int(traits.patient_id[i])
         env = simpy.Environment()
@@ -169,7 +181,8 @@ def simulate_block(
         )
         engine.attach(patient, int(traits.titre_band[i]))
         patient.disease_proc = env.process(patient.disease())
-        env.process(patient.diagnosis(traits.diagnosis_steps[i]))
+        if not silent_journeys:
+            env.process(patient.diagnosis(journeys[i]))
         env.process(
             patient.life(
                 float(t_background[i]),
@@ -182,6 +195,9 @@ def simulate_block(
             env.process(_entry(patient, float(entry_times[i])))
         try:
             env.run(until=patient.end)
+            t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
+            if silent_journeys:
+                patient.write_journey(journeys[i], t_end)
         except EventBudgetExceeded as exc:  # name what drove it, and what reproduces it
             drivers = budget_drivers(exc.events, values)
             raise SimulationError(
@@ -196,11 +212,8 @@ def simulate_block(
         patient_courses = patient.state.get("courses", ())
         aes = patient.state.get("ae_details", ())
         counts[i] = (len(patient_courses), len(aes), sum(1 for a in aes if a[3]))
-        if econ is not None:
-            t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
-            econ[i] = patient_outcomes(
-                patient.history, patient_courses, t_end, econ_values, values.treatments
-            )
+        if accounting is not None:
+            econ[i] = accounting.patient(patient.history, patient_courses, t_end)
         if events is not None:
             age0 = patient.age0
             events.extend((pid, t, age0 + t, e, d, v) for t, e, d, v in patient.history)
@@ -264,8 +277,9 @@ def _entry(patient: Patient, t: float):
     patient.log("entry", "enters the trial")
 
 
-def _run_blocks(args: tuple) -> list[BlockOutput]:
-    values, table, seed, draw, blocks, keep_events, entry_times = args
+def _run_blocks(shared: tuple, blocks: list[tuple[int, int]]) -> list[BlockOutput]:
+    """A task of :func:`iter_blocks`: simulate a few consecutive blocks (one task amortises its overhead)."""
+    values, table, seed, draw, keep_events, entry_times = shared
     return [
         simulate_block(values, table, seed, draw, b, n, keep_events, _entry_slice(entry_times, b, n))
         for b, n in blocks
@@ -283,6 +297,61 @@ def _block_plan(n_patients: int) -> list[tuple[int, int]]:
     return [(b, min(BLOCK_SIZE, n_patients - b * BLOCK_SIZE)) for b in range(n_blocks)]
 
 
+def _check_run_arguments(n_patients, seed, workers) -> None:
+    if not isinstance(n_patients, int | np.integer) or n_patients < 1:
+        raise ValueError(f"n_patients must be a positive integer, got {n_patients!r}")
+    if not isinstance(workers, int | np.integer) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def iter_blocks(
+    scenario: Scenario,
+    n_patients: int = 1000,
+    seed: int = 1,
+    workers: int = 1,
+    keep_events: bool = False,
+    draw: int = 0,
+    overrides: dict[str, float] | None = None,
+    progress: bool = False,
+    entry_times: np.ndarray | None = None,
+    executor: ExecutorLike = None,
+) -> tuple[SimpleNamespace, Iterator[BlockOutput]]:
+    """The scenario values of a run and an iterator over its blocks' outputs, in block order.
+
+    The iterator yields each block as soon as it and every earlier block are done, whatever runs them
+    (``workers`` processes, or ``executor``); only a bounded number of blocks is held at any time, so a
+    consumer that writes each block away (:mod:`sim.run.streaming`) runs in flat memory. Arguments as
+    :func:`simulate`; bad arguments raise before anything runs.
+    """
+    _check_run_arguments(n_patients, seed, workers)
+    values = scenario.values(overrides)
+    check_sampled_values(values, scenario.path)
+    table = life_table_for(scenario)
+    plan = _block_plan(int(n_patients))
+    if entry_times is not None:
+        entry_times = np.asarray(entry_times, dtype=float)
+        if entry_times.shape != (n_patients,):
+            raise ValueError(
+                f"entry_times must have one value per patient ({n_patients}), got {entry_times.shape}"
+            )
+    slots = executor_slots(executor, workers)
+    # Chunks of a few blocks amortise the cost of a task; small runs keep every slot busy.
+    chunk = 1 if executor is None and workers == 1 else max(1, min(8, len(plan) // (slots * 4) or 1))
+    tasks = [plan[i : i + chunk] for i in range(0, len(plan), chunk)]
+    shared = (values, table, int(seed), draw, keep_events, entry_times)
+
+    def blocks() -> Iterator[BlockOutput]:
+        with progress_bar(int(n_patients), "patients", progress) as bar:
+            for result in ordered_results(_run_blocks, tasks, shared, executor=executor, workers=workers):
+                for out in result:
+                    yield out
+                    bar.update(out.n)
+
+    return values, blocks()
+
+
 def simulate(
     scenario: Scenario,
     n_patients: int = 1000,
@@ -293,6 +362,7 @@ def simulate(
     overrides: dict[str, float] | None = None,
     progress: bool = False,
     entry_times: np.ndarray | None = None,
+    executor: ExecutorLike = None,
 ) -> SimulationResult:
     """Simulate ``n_patients`` patients of ``scenario`` from their first symptom.
 
@@ -314,71 +384,54 @@ def simulate(
     overrides : dict, optional
         Parameter values by dotted path (a PSA draw, a sensitivity step).
     progress : bool
-        Show a progress bar when the run lasts more than a couple of seconds.
+        Show a progress bar with the time left, on a terminal only, once the run lasts a couple of seconds.
     entry_times : array, optional
         Per patient id, the time (years from onset) of the strategy's ``entry`` trigger; NaN for none.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the blocks there instead of on ``workers`` local processes (:mod:`sim.run.executors`); results
+        are identical.
     """
-    if not isinstance(n_patients, int | np.integer) or n_patients < 1:
-        raise ValueError(f"n_patients must be a positive integer, got {n_patients!r}")
-    if not isinstance(workers, int | np.integer) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    if not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    values = scenario.values(overrides)
-    check_sampled_values(values, scenario.path)
-    table = life_table_for(scenario)
-    plan = _block_plan(int(n_patients))
-    if entry_times is not None:
-        entry_times = np.asarray(entry_times, dtype=float)
-        if entry_times.shape != (n_patients,):
-            raise ValueError(
-                f"entry_times must have one value per patient ({n_patients}), got {entry_times.shape}"
-            )
-    outputs = _execute(values, table, int(seed), draw, plan, keep_events, workers, progress, entry_times)
-    patients = _patients_frame(scenario.strategy, outputs)
+    values, blocks = iter_blocks(
+        scenario, n_patients, seed, workers, keep_events, draw, overrides, progress, entry_times, executor
+    )
+    outputs = list(blocks)
+    meta = run_metadata(scenario, seed=int(seed), n_patients=int(n_patients), draw=draw, overrides=overrides)
+    return result_from_blocks(scenario, values, outputs, meta)
+
+
+def result_from_blocks(
+    scenario: Scenario, values: SimpleNamespace, outputs: list[BlockOutput], metadata: dict[str, Any]
+) -> SimulationResult:
+    """The :class:`SimulationResult` of the blocks ``outputs`` (in block order) of a run of ``scenario``."""
+    strategy = scenario.strategy
+    patients = _patients_frame(strategy, outputs)
     paths = pd.DataFrame(
-        [(scenario.strategy, *row) for out in outputs for row in out.paths], columns=list(PATH_COLUMNS)
+        [(strategy, *row) for out in outputs for row in out.paths], columns=list(PATH_COLUMNS)
     )
     events = courses = None
-    if keep_events:
-        events = pd.DataFrame(
-            [(scenario.strategy, *row) for out in outputs for row in out.events], columns=list(EVENT_COLUMNS)
-        )
-        courses = pd.DataFrame(
-            [(scenario.strategy, *row) for out in outputs for row in out.courses],
-            columns=list(COURSE_COLUMNS),
-        )
-    meta = run_metadata(scenario, seed=int(seed), n_patients=int(n_patients), draw=draw, overrides=overrides)
-    return SimulationResult(patients, events, paths, meta, scenario, values, courses)
+    if outputs and outputs[0].events is not None:
+        events = events_frame(strategy, outputs)
+        courses = courses_frame(strategy, outputs)
+    return SimulationResult(patients, events, paths, metadata, scenario, values, courses)
 
 
-def _execute(
-    values, table, seed, draw, plan, keep_events, workers, progress, entry_times=None
-) -> list[BlockOutput]:
-    from tqdm.auto import tqdm
+def events_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
+    """The event log of ``outputs`` (blocks run with ``keep_events``) as a tidy frame."""
+    return pd.DataFrame(
+        [(strategy, *row) for out in outputs for row in out.events], columns=list(EVENT_COLUMNS)
+    )
 
-    bar = tqdm(total=sum(n for _, n in plan), unit="patient", delay=2.0, disable=not progress, leave=False)
-    try:
-        if workers == 1 or len(plan) == 1:
-            outputs = []
-            for b, n in plan:
-                outputs.extend(_run_blocks((values, table, seed, draw, [(b, n)], keep_events, entry_times)))
-                bar.update(n)
-            return outputs
-        # Chunks of a few blocks amortise inter-process overhead; order is restored by map().
-        chunk = max(1, min(8, len(plan) // (workers * 4) or 1))
-        tasks = [
-            (values, table, seed, draw, plan[i : i + chunk], keep_events, entry_times)
-            for i in range(0, len(plan), chunk)
-        ]
-        outputs = []
-        with worker_pool(max_workers=min(workers, len(tasks))) as pool:
-            for result in pool.map(_run_blocks, tasks):
-                outputs.extend(result)
-                bar.update(sum(o.n for o in result))
-        return outputs
-    finally:
-        bar.close()
+
+def courses_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
+    """The treatment courses of ``outputs`` (blocks run with ``keep_events``) as a tidy frame."""
+    return pd.DataFrame(
+        [(strategy, *row) for out in outputs for row in out.courses], columns=list(COURSE_COLUMNS)
+    )
+
+
+def patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
+    """One row per patient of ``outputs`` (see :class:`SimulationResult`)."""
+    return _patients_frame(strategy, outputs)
 
 
 def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ import pandas as pd
 from sim.errors import ScenarioError
 from sim.random import PURPOSES, generator
 from sim.run.checkpoint import Checkpoint
-from sim.run.pool import worker_pool
+from sim.run.executors import completed_results, executor_slots
+from sim.run.progress import progress_bar
 from sim.run.runner import simulate, versions
 from sim.trial.design import MAX_SCREENED_PER_PATIENT, eligible_entry, has_entry_rules
 from sim.trial.loading import Trial, load_trial
@@ -151,8 +151,8 @@ def run_replicate(trial: Trial, seed: int, replicate: int) -> tuple[list[tuple],
     return rows, baseline
 
 
-def _run_chunk(args: tuple[Trial, int, list[int]]) -> list[tuple[int, tuple[list[tuple], list[dict]]]]:
-    trial, seed, replicates = args
+def _run_chunk(shared: tuple[Trial, int], replicates: list[int]) -> list[tuple[int, tuple[list, list]]]:
+    trial, seed = shared
     return [(r, run_replicate(trial, seed, r)) for r in replicates]
 
 
@@ -189,6 +189,7 @@ def simulate_trial(
     workers: int = 1,
     progress: bool = False,
     checkpoint: Checkpoint | None = None,
+    executor: Any = None,
 ) -> TrialResult:
     """Simulate a randomised trial ``replicates`` times and summarise its power.
 
@@ -207,6 +208,8 @@ def simulate_trial(
     checkpoint : sim.run.checkpoint.Checkpoint, optional
         Record every finished replicate (stage ``replicates``) as it completes and skip the replicates
         already recorded (``--resume``); the result is byte-identical to an uninterrupted run's.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Run the replicates there instead of on ``workers`` local processes; results are identical.
 
     Returns
     -------
@@ -220,8 +223,6 @@ def simulate_trial(
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    from tqdm.auto import tqdm
-
     seed = int(seed)
     reps = list(range(int(replicates)))
     stage = checkpoint.stage("replicates") if checkpoint is not None else None
@@ -239,23 +240,16 @@ def simulate_trial(
             stage.save(r, _replicate_job(trial, seed, r), [list(result[0]), list(result[1])])
         bar.update(1)
 
-    bar = tqdm(
-        total=len(reps), initial=len(done), unit="replicate", delay=2.0, disable=not progress, leave=False
-    )
-    try:
-        if workers == 1 or len(pending) <= 1:
-            for r in pending:
-                finished(r, run_replicate(trial, seed, r))
-        else:
-            size = max(1, min(10, math.ceil(len(pending) / (workers * 4))))
-            chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
-            with worker_pool(max_workers=min(workers, len(chunks))) as pool:
-                futures = [pool.submit(_run_chunk, (trial, seed, c)) for c in chunks]
-                for future in as_completed(futures):
-                    for r, result in future.result():
-                        finished(r, result)
-    finally:
-        bar.close()
+    serial = executor is None and workers == 1
+    size = 1 if serial else max(1, min(10, math.ceil(len(pending) / (executor_slots(executor, workers) * 4))))
+    chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
+    with progress_bar(len(reps), "replicates", progress) as bar:
+        bar.update(len(done))
+        for _, results in completed_results(
+            _run_chunk, chunks, (trial, seed), executor=executor, workers=workers
+        ):
+            for r, result in results:
+                finished(r, result)
     rows = [tuple(row) for r in reps for row in done[r][0]]
     base = [b for r in reps for b in done[r][1]]
     table = pd.DataFrame(rows, columns=list(REPLICATE_COLUMNS))

@@ -183,10 +183,14 @@ def disabled_burden(
 ) -> np.ndarray:
     """Burden at which each patient is disabled: ``nobile2000`` counts severe hand tremor, gait ataxia or
     both, so the soonest of the general threshold, severe ataxia (onset + ``ataxia_disabling_burden_rise``)
-    and severe tremor (onset + ``tremor_disabling_burden_rise``); never before ``mrs2`` (mRS 2 comes first).
+    and severe tremor (onset + ``tremor_disabling_burden_rise``); never before ``mrs2`` (mRS 2 comes first),
+    and never before the gait is affected (sensory ataxia or distal weakness, whichever comes first): a
+    disabling tremor in a patient who still walks normally is graded mRS 2, so that disability, as in the
+    clinical sequence, always follows a gait problem.
     """
     severe = np.fmin(ataxia_b + sym.ataxia_disabling_burden_rise, tremor_b + sym.tremor_disabling_burden_rise)
-    return np.maximum(th.mrs2, np.fmin(th.disabled, severe))
+    gait = np.fmin(ataxia_b, th.weakness)  # NaN ataxia (never ataxic): the weakness threshold
+    return np.maximum(np.maximum(th.mrs2, gait), np.fmin(th.disabled, severe))
 
 
 def background_death_times(traits: BlockTraits, table: LifeTable, multiplier: float) -> np.ndarray:

@@ -123,8 +123,8 @@ def test_a_workers_blocks_do_not_depend_on_their_order_or_company(tiny_scenario:
     size = 6
 
     def run(blocks):
-        args = (values, table, 3, 0, [(b, size) for b in blocks], False, None)
-        return {out.block: out for out in runner._run_blocks(args)}
+        shared = (values, table, 3, 0, False, None)
+        return {out.block: out for out in runner._run_blocks(shared, [(b, size) for b in blocks])}
 
     alone = {b: run([b])[b] for b in (0, 1, 2)}
     for order in ([0, 1, 2], [2, 0, 1], [1, 2]):

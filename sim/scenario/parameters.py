@@ -296,6 +296,17 @@ TREATMENT_YEARS_KIND = Kind(
     "a course cannot outlast the longest horizon (200 years)",
 )
 
+LOG_SD_KIND = Kind(
+    "log-scale standard deviation",
+    0.0,
+    3.0,
+    True,
+    False,
+    _INTERVAL_DISTS,
+    "a log-normal spread above 3 (a factor of 20 per standard deviation) makes the extreme patients' rates "
+    "or delays overflow to infinity or collapse to zero; the shipped spreads are 0.2 to 1.4",
+)
+
 Probability = Annotated[Param, AfterValidator(PROBABILITY_KIND)]
 NonNegative = Annotated[Param, AfterValidator(NON_NEGATIVE_KIND)]
 Positive = Annotated[Param, AfterValidator(POSITIVE_KIND)]
@@ -305,3 +316,4 @@ Utility = Annotated[Param, AfterValidator(UTILITY_KIND)]
 DeviceRenewalYears = Annotated[Param, AfterValidator(DEVICE_RENEWAL_KIND)]
 InfusionIntervalWeeks = Annotated[Param, AfterValidator(INFUSION_INTERVAL_KIND)]
 TreatmentYears = Annotated[Param, AfterValidator(TREATMENT_YEARS_KIND)]
+LogSD = Annotated[Param, AfterValidator(LOG_SD_KIND)]

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.scenario.economics_schema import Economics
-from sim.scenario.parameters import Age, NonNegative, Param, Positive, Probability, Section, support
+from sim.scenario.parameters import Age, LogSD, NonNegative, Param, Positive, Probability, Section, support
 from sim.scenario.treatment_schema import Strategy, Treatment
 
 #: Longest finite horizon (years from onset): far beyond any human life, long enough for checks on cohorts
@@ -70,7 +70,7 @@ class Population(Section):
         description="share with anti-MAG >= 70,000 BTU (the rest: 10,000-70,000)"
     )
     mprotein_median_g_dl: Positive
-    mprotein_sigma: Positive = Field(description="log-scale SD of the IgM M-protein level")
+    mprotein_sigma: LogSD = Field(description="log-scale SD of the IgM M-protein level")
 
     @model_validator(mode="after")
     def _consistent(self) -> Population:
@@ -93,9 +93,9 @@ class Progression(Section):
     burden_at_onset: Probability = Field(description="burden at the first symptom (t = 0)")
     p_fast_progressor: Probability
     rate_slow_median_per_year: Positive
-    rate_slow_sigma: Positive = Field(description="log-scale SD of the slow progressors' rate")
+    rate_slow_sigma: LogSD = Field(description="log-scale SD of the slow progressors' rate")
     rate_fast_median_per_year: Positive
-    rate_fast_sigma: Positive
+    rate_fast_sigma: LogSD
     faster_phase_rate_per_year: NonNegative = Field(description="hazard of entering the faster phase")
     faster_phase_multiplier: Positive = Field(description="rate multiplier in the faster phase (>= 1)")
     rate_ratio_per_decade_of_onset_age: Positive = Field(description="older onset, faster progression")
@@ -152,14 +152,14 @@ class Diagnosis(Section):
     """The journey from first symptom to the diagnosis of anti-MAG neuropathy (times in years)."""
 
     presentation_delay_median_years: Positive
-    presentation_delay_sigma: Positive
+    presentation_delay_sigma: LogSD
     referral_wait_mean_years: Positive
     p_ncs_demyelinating: Probability
     p_cidp_first: Probability = Field(description="labelled CIDP first, among demyelinating NCS")
     cidp_relabel_median_years: Positive
-    cidp_relabel_sigma: Positive = Field(description="log-scale SD of the delay while labelled CIDP")
+    cidp_relabel_sigma: LogSD = Field(description="log-scale SD of the delay while labelled CIDP")
     unclear_workup_median_years: Positive
-    unclear_workup_sigma: Positive
+    unclear_workup_sigma: LogSD
     p_csf: Probability
     p_csf_protein_raised: Probability
     p_biopsy_if_unclear: Probability

@@ -181,6 +181,21 @@ def test_domain_limits_of_intervals_are_rejected_at_load(tmp_path: Path) -> None
         assert info.value.field == dotted
 
 
+def test_an_extreme_log_scale_spread_is_rejected_at_load() -> None:
+    """A log-normal spread so wide that a patient's progression rate overflows to infinity (found by the
+    standing fuzz run: ``rate_slow_sigma = 1e6`` was accepted, then failed in the simulation) is refused
+    when the file is loaded, naming the field and the reason."""
+    base = sim.load_scenario(TINY)
+    for dotted in (
+        "progression.rate_slow_sigma",
+        "progression.rate_fast_sigma",
+        "diagnosis.cidp_relabel_sigma",
+    ):
+        with pytest.raises(sim.ScenarioError, match="overflow to infinity") as info:
+            base.with_updates({dotted: {"value": 1e6, "source": "x"}})
+        assert info.value.field == dotted
+
+
 def test_a_lifetime_needs_mortality_in_every_draw() -> None:
     """A lifetime horizon with a tiny mortality multiplier (or one a PSA draw can make tiny) never ends."""
     base = sim.load_scenario(sim.default_scenario_path())

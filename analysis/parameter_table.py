@@ -8,13 +8,11 @@ site's parameter page and any report use it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pandas as pd
-from pydantic import BaseModel
 
 from analysis.dsa import parameter_range
-from sim.scenario.loading import Scenario
+from sim.scenario.loading import Scenario, walk_parameter_fields
 from sim.scenario.parameters import Param
 
 __all__ = ["COLUMNS", "describe_distribution", "format_number", "parameter_table"]
@@ -73,22 +71,6 @@ def describe_distribution(p: Param) -> str:
     return f"uniform({n(p.low)}, {n(p.high)})"
 
 
-def _fields(model: BaseModel, prefix: str) -> Iterator[tuple[str, str]]:
-    """``(dotted path, field description)`` of every parameter field, in file order."""
-    fields = type(model).model_fields
-    for name, info in fields.items():
-        val = getattr(model, name)
-        path = f"{prefix}{name}"
-        if isinstance(val, Param):
-            yield path, info.description or ""
-        elif isinstance(val, BaseModel):
-            yield from _fields(val, path + ".")
-        elif isinstance(val, dict):
-            for key, item in val.items():
-                if isinstance(item, BaseModel):
-                    yield from _fields(item, f"{path}.{key}.")
-
-
 def parameter_table(scenario: Scenario) -> pd.DataFrame:
     """One row per parameter of ``scenario``, in file order.
 
@@ -110,7 +92,7 @@ def parameter_table(scenario: Scenario) -> pd.DataFrame:
     """
     params = scenario.parameters()
     kinds = scenario.parameter_kinds()
-    meanings = dict(_fields(scenario.model, ""))
+    meanings = {path: text for path, _, text in walk_parameter_fields(scenario.model)}
     rows = []
     for path, p in params.items():
         low, high = parameter_range(p)

@@ -382,17 +382,25 @@ def _model_in(annotation: Any, node: Any) -> type[BaseModel] | None:
 
 
 def _walk_params(model: BaseModel, prefix: str) -> Iterator[tuple[str, Param]]:
-    for name in type(model).model_fields:
+    for path, param, _ in walk_parameter_fields(model, prefix):
+        yield path, param
+
+
+def walk_parameter_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Param, str]]:
+    """``(dotted path, parameter, field description)`` of every parameter of a validated model, in file
+    order (sections, then named tables such as treatments)."""
+    fields = type(model).model_fields
+    for name, info in fields.items():
         val = getattr(model, name)
         path = f"{prefix}{name}"
         if isinstance(val, Param):
-            yield path, val
+            yield path, val, info.description or ""
         elif isinstance(val, BaseModel):
-            yield from _walk_params(val, path + ".")
+            yield from walk_parameter_fields(val, path + ".")
         elif isinstance(val, dict):
             for key, item in val.items():
                 if isinstance(item, BaseModel):
-                    yield from _walk_params(item, f"{path}.{key}.")
+                    yield from walk_parameter_fields(item, f"{path}.{key}.")
 
 
 def _walk_kinds(model: BaseModel, prefix: str) -> Iterator[tuple[str, Kind | None]]:

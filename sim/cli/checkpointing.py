@@ -17,7 +17,18 @@ from sim.run.checkpoint import Checkpoint, checkpoint_dir
 #: Options that do not change the outputs (where to run, whether to resume or replace), left out of the
 #: fingerprint so that a run killed on a Dask cluster can be resumed on local workers and the reverse.
 NOT_IN_FINGERPRINT = frozenset(
-    {"func", "command", "workers", "scheduler", "dask", "executor", "resume", "force", "out", "check_invariants"}
+    {
+        "func",
+        "command",
+        "workers",
+        "scheduler",
+        "dask",
+        "executor",
+        "resume",
+        "force",
+        "out",
+        "check_invariants",
+    }
 )
 
 

@@ -251,6 +251,33 @@ def _observed(reader: ScaleReader, ids, t, scale: str, seed: int, months: float)
     return np.where(true["alive"], a + b, np.nan), true["alive"]
 
 
+def outcome_hits(outcome: str, base: np.ndarray, visits: list[np.ndarray]) -> np.ndarray:
+    """Whether each patient has ``outcome``, from the observed total at entry and at the study's visits.
+
+    ``improved`` / ``stable`` / ``worse``: at the first visit, at least 1 point better / unchanged / at
+    least 1 point worse than at entry; ``improved_any``: better at any visit; ``stable_not_improved``:
+    unchanged at the last visit and better at none (svahn2018's stabilisation, exclusive of response);
+    ``worse_transient``: worse at the first visit, not worse than at entry at the last; ``worse_later``:
+    worse at the second visit than at the first; ``sustained_gain``: as ``improved``.
+    """
+    better = [v <= base - 1 for v in visits]
+    if outcome in ("improved", "sustained_gain"):
+        return better[0]
+    if outcome == "stable":
+        return visits[0] == base
+    if outcome == "worse":
+        return visits[0] >= base + 1
+    if outcome == "improved_any":
+        return np.any(better, axis=0)
+    if outcome == "worse_later":
+        return visits[1] >= visits[0] + 1
+    if outcome == "stable_not_improved":
+        return (visits[-1] == base) & ~np.any(better, axis=0)
+    if outcome == "worse_transient":
+        return (visits[0] >= base + 1) & (visits[-1] <= base)
+    raise ValueError(f"unknown outcome {outcome!r}")
+
+
 def _shares(result, patients, entry, study: Study, seed: int) -> tuple[float, int]:
     """Share of eligible patients (alive at every visit of the study) with the study's outcome."""
     reader = ScaleReader(result)
@@ -269,22 +296,7 @@ def _shares(result, patients, entry, study: Study, seed: int) -> tuple[float, in
         keep &= alive_m
     base = base[keep]
     visits = [v[keep] for v in visits]
-    if study.outcome in ("improved", "sustained_gain"):
-        hit = visits[0] <= base - 1
-    elif study.outcome == "stable":
-        hit = visits[0] == base
-    elif study.outcome == "worse":
-        hit = visits[0] >= base + 1
-    elif study.outcome == "improved_any":
-        hit = np.any([v <= base - 1 for v in visits], axis=0)
-    elif study.outcome == "worse_later":
-        hit = visits[1] >= visits[0] + 1
-    elif study.outcome == "stable_not_improved":
-        hit = (visits[-1] == base) & ~np.any([v <= base - 1 for v in visits], axis=0)
-    elif study.outcome == "worse_transient":
-        hit = (visits[0] >= base + 1) & (visits[-1] <= base)
-    else:  # pragma: no cover - the catalogue above is fixed
-        raise ValueError(study.outcome)
+    hit = outcome_hits(study.outcome, base, visits)
     return float(hit.mean()) if hit.size else math.nan, int(hit.size)
 
 

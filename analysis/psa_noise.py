@@ -47,7 +47,6 @@ __all__ = ["MAX_NOISE_SHARE", "denoise", "format_variance_split", "variance_spli
 #: Largest share of the between-draw variance that patient-level noise may take (the advice's target).
 MAX_NOISE_SHARE = 0.10
 
-_SE = {"cost": "cost_disc_se", "effect": "qalys_disc_se"}
 _PAIRED = ("inc_cost_disc_se", "inc_qalys_disc_se", "inc_cost_qalys_disc_cov")
 
 
@@ -130,12 +129,13 @@ def variance_split(
     precision : float
         Target standard error of the mean incremental NMB (money per patient) for the advice.
     cost, effect : str
-        Discounted cost and QALY columns.
+        Discounted cost and QALY columns (with their within-draw errors ``<column>_se``).
 
     Returns
     -------
     pandas.DataFrame
-        One row per quantity: ``quantity`` (``cost``, ``qalys``, ``inc_cost``, ``inc_qalys``, ``inmb``),
+        One row per quantity: ``quantity`` (the cost and effect columns' names, e.g. ``cost_disc`` and
+        ``qalys_disc``, their increments ``inc_cost_disc`` and ``inc_qalys_disc``, and ``inmb``),
         ``strategy``, ``comparator`` (the first strategy, for increments), ``wtp`` (NMB rows), ``mean`` over
         draws, ``var_draws`` (variance of the draw means), ``var_first_order`` (``σ₁²/n``, mean squared
         within-draw SE), ``var_second_order`` (``σ₂²``), ``noise_share`` (share of ``var_draws`` that is
@@ -149,12 +149,12 @@ def variance_split(
     wtps = as_wtp_array(wtp)
     n_patients = float(psa["n_patients"].iloc[0]) if "n_patients" in psa.columns else math.nan
     n_draws = draws.size
-    se_c = _within(psa, draws, strategies, _SE["cost"])
-    se_e = _within(psa, draws, strategies, _SE["effect"])
+    se_c = _within(psa, draws, strategies, f"{cost}_se")
+    se_e = _within(psa, draws, strategies, f"{effect}_se")
     rows = []
     for j, s in enumerate(strategies):
-        rows.append(_split("cost", s, costs[:, j], se_c[:, j] ** 2, n_patients, shared_cohort))
-        rows.append(_split("qalys", s, effects[:, j], se_e[:, j] ** 2, n_patients, shared_cohort))
+        rows.append(_split(cost, s, costs[:, j], se_c[:, j] ** 2, n_patients, shared_cohort))
+        rows.append(_split(effect, s, effects[:, j], se_e[:, j] ** 2, n_patients, shared_cohort))
     if strategies.size > 1:
         paired = [_within(psa, draws, strategies, c) for c in _PAIRED]
         for j in range(1, strategies.size):
@@ -163,10 +163,10 @@ def variance_split(
             de = effects[:, j] - effects[:, 0]
             vc, ve, cov = paired[0][:, j] ** 2, paired[1][:, j] ** 2, paired[2][:, j]
             rows.append(
-                _split("inc_cost", s, dc, vc, n_patients, shared_cohort) | {"comparator": strategies[0]}
+                _split(f"inc_{cost}", s, dc, vc, n_patients, shared_cohort) | {"comparator": strategies[0]}
             )
             rows.append(
-                _split("inc_qalys", s, de, ve, n_patients, shared_cohort) | {"comparator": strategies[0]}
+                _split(f"inc_{effect}", s, de, ve, n_patients, shared_cohort) | {"comparator": strategies[0]}
             )
             for w in wtps:
                 row = _split("inmb", s, w * de - dc, w * w * ve - 2 * w * cov + vc, n_patients, shared_cohort)

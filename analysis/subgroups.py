@@ -68,11 +68,6 @@ def _ordered(levels: pd.Series) -> list[str]:
     return sorted(levels.unique(), key=key)
 
 
-def _name(measure: str) -> str:
-    """Output name of a measure: discounted ones end in ``_disc``, undiscounted ones in ``_undisc``."""
-    return measure if measure.endswith("_disc") else f"{measure}_undisc"
-
-
 def _mean_se(x: np.ndarray) -> tuple[float, float]:
     if x.size == 0:
         return (math.nan, math.nan)
@@ -136,7 +131,7 @@ def subgroup_table(
                 p = patients_by_strategy[name][mask]
                 for m in measures:
                     mean, se = _mean_se(p[m].to_numpy(dtype=float))
-                    rows.append(base | {"strategy": name, "quantity": _name(m), "mean": mean, "se": se})
+                    rows.append(base | {"strategy": name, "quantity": m, "mean": mean, "se": se})
                 for w in wtp if EFFECT in measures else ():
                     nmb = w * p[EFFECT].to_numpy(dtype=float) - p[COST].to_numpy(dtype=float)
                     mean, se = _mean_se(nmb)
@@ -148,7 +143,7 @@ def subgroup_table(
                 vs = base | {"strategy": name, "comparator": ref}
                 for m in measures:
                     mean, se = paired_difference(p[m].to_numpy(dtype=float), ref_p[m].to_numpy(dtype=float))
-                    rows.append(vs | {"quantity": f"inc_{_name(m)}", "mean": mean, "se": se})
+                    rows.append(vs | {"quantity": f"inc_{m}", "mean": mean, "se": se})
                 if EFFECT not in measures:
                     continue
                 dc = p[COST].to_numpy(dtype=float) - ref_p[COST].to_numpy(dtype=float)

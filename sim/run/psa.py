@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.model.columns import COST_DISC, COST_UNDISC, LYS_DISC, LYS_UNDISC, QALYS_DISC, QALYS_UNDISC
 from sim.random import parameter_generator
 from sim.run.checkpoint import Checkpoint, Stage
 from sim.run.executors import ExecutorLike, completed_results, ordered_results
@@ -60,14 +61,9 @@ __all__ = [
     "summarise_arm",
 ]
 
-#: Output name → column of ``result.patients``: discounted (the headline), then undiscounted.
+#: Output name → column of ``result.patients`` (the same names): discounted (the headline), then undiscounted.
 PSA_MEASURES: dict[str, str] = {
-    "cost_disc": "cost_disc",
-    "qalys_disc": "qalys_disc",
-    "lys_disc": "lys_disc",
-    "cost_undisc": "cost",
-    "qalys_undisc": "qalys",
-    "lys_undisc": "lys",
+    name: name for name in (COST_DISC, QALYS_DISC, LYS_DISC, COST_UNDISC, QALYS_UNDISC, LYS_UNDISC)
 }
 
 
@@ -282,8 +278,8 @@ def paired_errors(patients: pd.DataFrame, first: pd.DataFrame) -> dict[str, floa
     """:data:`PAIRED_COLUMNS` of one strategy's patients against the first strategy's (row i: the same
     patient); 0 for the first strategy itself."""
     n = len(patients)
-    d_cost = patients["cost_disc"].to_numpy(dtype=float) - first["cost_disc"].to_numpy(dtype=float)
-    d_qalys = patients["qalys_disc"].to_numpy(dtype=float) - first["qalys_disc"].to_numpy(dtype=float)
+    d_cost = patients[COST_DISC].to_numpy(dtype=float) - first[COST_DISC].to_numpy(dtype=float)
+    d_qalys = patients[QALYS_DISC].to_numpy(dtype=float) - first[QALYS_DISC].to_numpy(dtype=float)
     if n < 2:
         return dict.fromkeys(PAIRED_COLUMNS, math.nan)
     cov = np.cov(d_cost, d_qalys, ddof=1) / n

@@ -374,10 +374,10 @@ def test_one_way_base_is_the_deterministic_comparison(tornado: pd.DataFrame) -> 
 def test_one_way_uses_common_random_numbers(tornado: pd.DataFrame) -> None:
     """Raising a cost of the alternative moves only its cost: the INMB falls by exactly that, QALYs stay."""
     row = tornado.set_index("parameter").loc["treatments.rituximab.costs.administration_cost_per_dose"]
-    assert row["inc_qalys_low"] == row["inc_qalys_high"]
+    assert row["inc_qalys_disc_low"] == row["inc_qalys_disc_high"]
     assert row["inmb_low"] > row["base"] > row["inmb_high"]
     outcome = tornado.set_index("parameter").loc["treatments.rituximab.efficacy.p_response"]
-    assert outcome["inc_qalys_high"] > outcome["inc_qalys_low"]
+    assert outcome["inc_qalys_disc_high"] > outcome["inc_qalys_disc_low"]
 
 
 def test_one_way_low_run_matches_a_direct_simulation(tornado: pd.DataFrame) -> None:

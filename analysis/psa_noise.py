@@ -239,7 +239,7 @@ def format_variance_split(split: pd.DataFrame, currency: str) -> str:
         f"PSA noise ({design}; O'Hagan 2007 ANOVA): incremental NMB per patient in {currency}, "
         f"SD = square root of variance.",
         f"{'strategy':<28}{'vs':<20}{'WTP':>8}{'mean':>10}{'SD draws':>10}{'SD param':>10}{'SD noise':>10}"
-        f"{'noise %':>9}{'± se':>8}{'advice: patients':>18}{'draws':>7}",
+        f"{'noise %':>9}{'± se':>8}{'advice: patients':>18}{'draws':>12}",
     ]
     for r in inmb.itertuples(index=False):
         adv_n = "-" if r.advised_patients != r.advised_patients else f"{r.advised_patients:,.0f}"
@@ -247,7 +247,7 @@ def format_variance_split(split: pd.DataFrame, currency: str) -> str:
         lines.append(
             f"{r.strategy:<28}{r.comparator:<20}{r.wtp:>8,.0f}{r.mean:>10,.0f}{math.sqrt(r.var_draws):>10,.0f}"
             f"{math.sqrt(r.var_second_order):>10,.0f}{math.sqrt(r.var_first_order):>10,.0f}"
-            f"{100 * r.noise_share:>9.1f}{r.se_of_mean:>8,.0f}{adv_n:>18}{adv_d:>7}"
+            f"{100 * r.noise_share:>9.1f}{r.se_of_mean:>8,.0f}{adv_n:>18}{adv_d:>12}"
         )
     precision = inmb["precision"].iloc[0]
     lines.append(

@@ -4,6 +4,7 @@ workbook (checked against the CSV files), the noise split, EVPPI and the decisio
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,32 @@ def test_a_per_draw_cohort_psa_is_denoised(files, tmp_path: Path, capsys):
 def test_evppi_without_a_psa_is_a_usage_error(files, tmp_path: Path, capsys):
     assert main(["compare", *files, "--evppi", "--out", str(tmp_path / "e")]) == 2
     assert "--evppi needs a PSA" in capsys.readouterr().err
+
+
+def _undeclared(names) -> list[str]:
+    """Money, QALY or life-year names that do not say whether they are discounted."""
+    measure = re.compile(r"^(inc_)?(cost|qalys|lys)(_|$)")
+    return [n for n in map(str, names) if measure.match(n) and "_disc" not in n and "_undisc" not in n]
+
+
+def test_every_table_names_the_discounting_of_its_money_qaly_and_life_year_columns(
+    files, tmp_path: Path, capsys
+):
+    out = tmp_path / "d"
+    args = ["compare", *files, "--patients", "30", "--psa", "4", "--dsa", "2", "--subgroups", "sex"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert main(["run", files[0], "--patients", "10", "--out", str(tmp_path / "r")]) == 0
+    tables = {p.name: pd.read_csv(p) for p in [*out.glob("*.csv"), tmp_path / "r" / "patients.csv"]}
+    assert {"summary.csv", "incremental.csv", "icers.csv", "psa.csv", "tornado.csv", "patients.csv"} <= set(
+        tables
+    )
+    for name, table in tables.items():
+        assert _undeclared(table.columns) == [], name
+        if "quantity" in table.columns:
+            assert _undeclared(table["quantity"].unique()) == [], name
+    assert {"cost_undisc", "cost_drugs_undisc", "qalys_undisc", "lys_undisc"} <= set(tables["patients.csv"])
+    for sheet in pd.read_excel(out / "results.xlsx", sheet_name=None).values():
+        assert _undeclared(sheet.columns) == []
+    header = next(line for line in printed.splitlines() if line.startswith("strategy") and "ICER" in line)
+    assert "inc_cost_disc" in header and "inc_qalys_disc" in header

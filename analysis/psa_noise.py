@@ -42,7 +42,7 @@ import pandas as pd
 
 from .psa_input import as_wtp_array, psa_matrices
 
-__all__ = ["MAX_NOISE_SHARE", "denoise", "format_variance_split", "variance_split"]
+__all__ = ["MAX_NOISE_SHARE", "denoise", "format_variance_split", "psa_mean_error", "variance_split"]
 
 #: Largest share of the between-draw variance that patient-level noise may take (the advice's target).
 MAX_NOISE_SHARE = 0.10
@@ -61,6 +61,23 @@ def _within(psa: pd.DataFrame, draws: np.ndarray, strategies: np.ndarray, column
     return wide.loc[list(draws), list(strategies)].to_numpy(dtype=float)
 
 
+def psa_mean_error(values: np.ndarray, first_var: np.ndarray, shared_cohort: bool) -> float:
+    """Monte Carlo standard error of a PSA mean over draws, both orders (module docstring).
+
+    ``values`` are the draws' cohort means of a quantity, ``first_var`` their squared within-draw standard
+    errors. With a cohort per draw the noise is part of the spread between draws: ``sqrt(var_draws / D)``.
+    With a shared cohort the cohort's own error is the same shift in every draw and does not average out:
+    ``sqrt(var_draws / D + mean(first_var))``.
+    """
+    d = values.size
+    if d < 2:
+        return math.nan
+    var_draws = float(values.var(ddof=1))
+    if shared_cohort:
+        return math.sqrt(var_draws / d + float(np.mean(first_var)))
+    return math.sqrt(var_draws / d)
+
+
 def _split(
     name: str, strategy: str, values: np.ndarray, first_var: np.ndarray, n_patients: float, shared: bool
 ) -> dict[str, float | str]:
@@ -68,14 +85,13 @@ def _split(
     d = values.size
     var_draws = float(values.var(ddof=1)) if d > 1 else math.nan
     first = float(np.mean(first_var))
+    se_mean = psa_mean_error(values, first_var, shared)
     if shared:
         second = var_draws
         share = 0.0
-        se_mean = math.sqrt(second / d + first) if d > 1 else math.nan
     else:
         second = max(var_draws - first, 0.0) if d > 1 else math.nan
         share = min(first / var_draws, 1.0) if var_draws > 0 else (1.0 if first > 0 else 0.0)
-        se_mean = math.sqrt(var_draws / d) if d > 1 else math.nan
     return {
         "quantity": name,
         "strategy": strategy,

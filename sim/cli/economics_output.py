@@ -243,24 +243,27 @@ def run_psa_outputs(
     checkpoint=None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Run the PSA of ``compare --psa`` or ``psa`` (reference first, so every increment is over it) and write
-    its tables and figures; returns the tables and the PSA's metadata."""
+    its tables and figures; with ``--subgroups`` also ``psa_subgroups.csv``, the subgroup results over the
+    draws (the same simulations). Returns the tables and the PSA's metadata."""
     from analysis.dsa import candidate_parameters
-    from sim.run.psa import psa_attrs, run_psa
+    from analysis.subgroups import psa_subgroup_table
+    from sim.run.psa import psa_attrs, run_psa, run_psa_by_subgroup
 
     shared = args.cohort == "shared" or args.shared_cohort
     ordered = sorted(scenarios, key=lambda s: s.strategy != reference)
-    psa = run_psa(
-        ordered,
-        n_draws,
-        n_patients,
-        args.seed,
-        args.workers,
-        progress=True,
-        shared_cohort=shared,
-        checkpoint=checkpoint,
-        check_invariants=getattr(args, "check_invariants", False),
-        executor=getattr(args, "executor", None),
-    )
+    subgroups = getattr(args, "subgroups", None) or []
+    options = {
+        "shared_cohort": shared,
+        "checkpoint": checkpoint,
+        "check_invariants": getattr(args, "check_invariants", False),
+        "executor": getattr(args, "executor", None),
+    }
+    if subgroups:
+        psa, by_subgroup = run_psa_by_subgroup(
+            ordered, n_draws, n_patients, args.seed, subgroups, args.workers, progress=True, **options
+        )
+    else:
+        psa = run_psa(ordered, n_draws, n_patients, args.seed, args.workers, progress=True, **options)
     population = population_of(ordered[0])
     tables = write_psa_outputs(
         tmp,
@@ -273,6 +276,9 @@ def run_psa_outputs(
         evppi_parameters=list(candidate_parameters(ordered)) if args.evppi else None,
         population=population,
     )
+    if subgroups:
+        tables["psa_subgroups"] = psa_subgroup_table(by_subgroup, reference, args.wtp, shared_cohort=shared)
+        tables["psa_subgroups"].to_csv(tmp / "psa_subgroups.csv", index=False)
     meta = psa_attrs(ordered, n_draws, n_patients, args.seed, shared)
     meta |= {"design": "shared cohort" if shared else "cohort per draw (decision results denoised)"}
     meta |= {"reference": reference, "population_patients": population, "evppi": bool(args.evppi)}

@@ -13,7 +13,7 @@ import pytest
 
 import sim
 from sim.cli import main
-from sim.run.psa import simulate_strategies
+from sim.run.psa import sample_parameters, simulate_strategies
 from sim.scenario.loading import bundled_scenario_path
 
 FAST = ["--patients", "60", "--seed", "4"]
@@ -91,7 +91,7 @@ def test_psa_writes_the_noise_split_the_curves_evppi_and_a_workbook_equal_to_the
     assert "EVPPI per patient" in printed and "ICER table on the PSA means" in printed
     names = {p.name for p in out.iterdir()}
     assert {"psa_variance.csv", "evppi.csv", "evppi.png", "expected_loss.csv", "pairwise_ceac.csv"} <= names
-    assert "subgroups.csv" in names
+    assert "psa_subgroups.csv" in names and "subgroups.csv" not in names
     book = pd.read_excel(out / "results.xlsx", sheet_name=None)
     csvs = {p.stem for p in out.glob("*.csv")}
     assert set(book) == csvs
@@ -150,3 +150,41 @@ def test_every_table_names_the_discounting_of_its_money_qaly_and_life_year_colum
         assert _undeclared(sheet.columns) == []
     header = next(line for line in printed.splitlines() if line.startswith("strategy") and "ICER" in line)
     assert "inc_cost_disc" in header and "inc_qalys_disc" in header
+
+
+def test_psa_subgroups_come_from_the_draws_and_match_a_hand_computation_from_the_patients(
+    files, tmp_path: Path, capsys
+):
+    """psa --subgroups: the males' mean incremental NMB over draws, its Monte Carlo error (shared cohort:
+    spread over draws plus the cohort's own error) and its 2.5-97.5% interval, recomputed from each draw's
+    simulated patients."""
+    out = tmp_path / "s"
+    args = ["psa", *files, "--draws", "5", "--patients", "40", "--seed", "3", "--subgroups", "sex"]
+    assert main([*args, "--out", str(out)]) == 0
+    table = pd.read_csv(out / "psa_subgroups.csv", keep_default_na=False, na_values=[""])
+    row = table[(table["level"] == "male") & (table["quantity"] == "inc_nmb") & (table["wtp"] == 20000)].iloc[
+        0
+    ]
+    scenarios = [sim.load_scenario(f) for f in files]
+    draws = sample_parameters(scenarios, 5, 3)
+    per_draw, within = [], []
+    for d in range(1, 6):
+        arms = []
+        for s in scenarios:
+            values = draws[(draws["draw"] == d) & (draws["strategy"] == s.strategy)].iloc[0]
+            overrides = {p: float(values[p]) for p in s.uncertain_parameters()}
+            arms.append(sim.simulate(s, n_patients=40, seed=3, draw=0, overrides=overrides).patients)
+        care, rtx = arms
+        males = (care["sex"] == "male").to_numpy()
+        inmb = (20000 * (rtx["qalys_disc"] - care["qalys_disc"]) - (rtx["cost_disc"] - care["cost_disc"]))[
+            males
+        ]
+        per_draw.append(inmb.mean())
+        within.append(inmb.var(ddof=1) / males.sum())
+    per_draw = np.array(per_draw)
+    assert row["comparator"] == "supportive_care" and row["n_draws"] == 5
+    assert row["mean"] == pytest.approx(per_draw.mean(), rel=1e-9)
+    assert row["se"] == pytest.approx(np.sqrt(per_draw.var(ddof=1) / 5 + np.mean(within)), rel=1e-9)
+    assert row["low"] == pytest.approx(np.percentile(per_draw, 2.5), rel=1e-9)
+    assert row["high"] == pytest.approx(np.percentile(per_draw, 97.5), rel=1e-9)
+    assert np.ptp(per_draw) > 0  # the parameters do vary the subgroup's result between draws

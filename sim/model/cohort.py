@@ -127,12 +127,15 @@ def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block
             prog.faster_phase_rate_per_year > 0, _exp(u_prog[2]) / prog.faster_phase_rate_per_year, np.inf
         )
 
-    # Symptom phenotypes, each in its own subset with its own onset (docs/model.md §1): tremor between onset
-    # and the walking aid; neuropathic pain late, between the hands and the walking aid (a minority, as the
-    # condition advances); sensory ataxia in about half, between the hands and distal weakness.
+    # Symptom phenotypes, each in its own subset with its own onset (docs/model.md §1). The cited shares are
+    # cross-sectional (patients seen at a centre), so tremor and sensory ataxia start early in their carriers:
+    # tremor between the first symptom and the spread to the hands (present at the evaluation, ahlskog2012;
+    # never before sensory onset), sensory ataxia soon after the sensory loss spreads, between the hands and
+    # the `ataxia` threshold (about half of the cases, medlink2024). Neuropathic pain is late, between the
+    # hands and the walking aid (a minority, as the condition advances).
     th = v.thresholds
     onset_b = prog.burden_at_onset
-    tremor_b = np.where(u_sym[0] < sym.p_tremor, onset_b + u_sym[1] * (th.walking_aid - onset_b), np.nan)
+    tremor_b = np.where(u_sym[0] < sym.p_tremor, onset_b + u_sym[1] * (th.sensory_hands - onset_b), np.nan)
     pain_b = np.where(
         u_sym[2] < sym.p_neuropathic_pain,
         th.sensory_hands + u_sym[3] * (th.walking_aid - th.sensory_hands),
@@ -140,7 +143,7 @@ def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block
     )
     ataxia_b = np.where(
         u_sym[7] < sym.p_sensory_ataxia,
-        th.sensory_hands + u_sym[8] * (th.weakness - th.sensory_hands),
+        th.sensory_hands + u_sym[8] * (th.ataxia - th.sensory_hands),
         np.nan,
     )
     disabled_b = disabled_burden(th, ataxia_b, tremor_b, sym)

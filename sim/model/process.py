@@ -399,8 +399,9 @@ class Patient:
             t = entries[j][0]
             if t > self.env.now or (not woke and entries[j][4] != JOURNEY):
                 yield self.wait_at(t)
-                woke = True
-                continue  # look again: a treatment may have changed the timeline meanwhile
+                if self.pending is not entries:  # a treatment changed the timeline meanwhile: look again
+                    woke = True
+                    continue
             woke = False
             self._flush(j + 1)
             if not self.alive:

@@ -7,8 +7,9 @@ the report draw the same thing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -20,6 +21,10 @@ from .occupancy import mrs_occupancy, occupancy_grid
 from .survival import MIN_AT_RISK, incidence_curves
 
 GRID_POINTS = 121
+
+#: Patients whose scales are evaluated at once: the tidy scales frame has a row per patient and grid time
+#: (20,000 patients x 121 times took about 700 MB at once), so the mRS counts are gathered chunk by chunk.
+SCALES_CHUNK = 2000
 
 
 @dataclass
@@ -50,6 +55,29 @@ def cohort_course(
     patients = pd.concat([r.patients for r in items], ignore_index=True)
     grid = occupancy_grid(patients, horizon, GRID_POINTS)
     incidence = incidence_curves(patients, COHORT_MILESTONES, grid, horizon, min_at_risk)
-    scales = pd.concat([outcome_scales(r, grid) for r in items], ignore_index=True)
+    scales = pd.concat([_mrs_at(chunk, grid) for r in items for chunk in _chunks(r)], ignore_index=True)
     occupancy = mrs_occupancy(scales, min_alive=min_at_risk)
     return CohortCourse(incidence, occupancy, float(grid[-1]), min_at_risk)
+
+
+def _chunks(result: SimulationResult) -> list[SimulationResult]:
+    """``result`` cut into results of at most :data:`SCALES_CHUNK` patients (patients, paths and values
+    only: what :func:`sim.outcome_scales` reads), in patient order."""
+    ids = result.patients["patient_id"].to_numpy()
+    if len(ids) <= SCALES_CHUNK:
+        return [result]
+    cuts = np.unique(ids)[::SCALES_CHUNK]
+    out = []
+    for low, high in zip(cuts, [*cuts[1:], np.inf], strict=True):
+        patients = result.patients[
+            (result.patients["patient_id"] >= low) & (result.patients["patient_id"] < high)
+        ]
+        paths = result.paths[(result.paths["patient_id"] >= low) & (result.paths["patient_id"] < high)]
+        out.append(replace(result, patients=patients, paths=paths, events=None, courses=None))
+    return out
+
+
+def _mrs_at(result: SimulationResult, grid: np.ndarray) -> pd.DataFrame:
+    """The columns of :func:`sim.outcome_scales` that :func:`analysis.occupancy.mrs_occupancy` reads."""
+    scales = outcome_scales(result, grid)
+    return scales[["strategy", "time", "mrs", "followed"]]

@@ -182,12 +182,16 @@ def stream_run(
     if keep_events:
         writers["events"] = TableWriter(out_dir / f"events.{fmt}", fmt, EVENT_TYPES)
         writers["courses"] = TableWriter(out_dir / f"courses.{fmt}", fmt, COURSE_TYPES)
-    kept: list[np.ndarray] = []
+    # Filled in place as blocks arrive (a list of per-block arrays concatenated at the end would hold the
+    # summary inputs twice at the peak).
+    times = np.empty((int(n_patients), len(SUMMARY_COLUMNS)))
+    filled = 0
     try:
         for out in blocks:
             patients = patients_frame(strategy, [out])
             writers["patients"].append(patients)
-            kept.append(patients[list(SUMMARY_COLUMNS)].to_numpy(dtype=float))
+            times[filled : filled + len(patients)] = patients[list(SUMMARY_COLUMNS)].to_numpy(dtype=float)
+            filled += len(patients)
             if keep_events:
                 writers["events"].append(events_frame(strategy, [out]))
                 writers["courses"].append(courses_frame(strategy, [out]))
@@ -197,8 +201,7 @@ def stream_run(
         empty = {"events": list(EVENT_COLUMNS), "courses": list(COURSE_COLUMNS)}
         for name, writer in writers.items():
             writer.close(empty.get(name))
-    times = np.concatenate(kept) if kept else np.empty((0, len(SUMMARY_COLUMNS)))
-    summary = pd.DataFrame(times, columns=list(SUMMARY_COLUMNS))
+    summary = pd.DataFrame(times[:filled], columns=list(SUMMARY_COLUMNS), copy=False)
     summary.insert(0, "strategy", strategy)
     meta = run_metadata(scenario, seed=int(seed), n_patients=int(n_patients), draw=0, overrides=None)
     return StreamedRun(summary, meta, values, [w.path.name for w in writers.values()], int(n_patients))

@@ -143,3 +143,17 @@ def test_mrs_figure_stacks_levels_with_the_dead_on_top(course) -> None:
     assert fig.axes[0].get_xlim() == (0.0, 20.0)
     with pytest.raises(ValueError, match="empty"):
         mrs_occupancy_figure(course.occupancy.iloc[0:0], 20.0)
+
+
+def test_occupancy_gathered_in_patient_chunks_equals_the_whole_cohort_at_once(monkeypatch) -> None:
+    """The mRS counts are gathered chunk by chunk to bound memory; the figure's frame must not change."""
+    import analysis.cohort_course as course_module
+    from sim.run.trajectory import outcome_scales
+
+    result = sim.simulate(sim.load_scenario(sim.default_scenario_path()), n_patients=300, seed=4)
+    monkeypatch.setattr(course_module, "SCALES_CHUNK", 64)
+    chunked = cohort_course(result)
+    assert len(course_module._chunks(result)) == 5
+    grid = occupancy_grid(result.patients, np.inf, course_module.GRID_POINTS)
+    whole = mrs_occupancy(outcome_scales(result, grid))
+    pd.testing.assert_frame_equal(chunked.occupancy, whole, check_exact=True)

@@ -314,7 +314,7 @@ class Patient:
 
     def log(self, event: str, detail: str = "", value: float = float("nan")) -> None:
         """Add to the history (within follow-up only) and tell the strategy if it listens to ``event``."""
-        now = self.env.now
+        now = self.env._now  # the clock (the property costs a call on every event)
         if now >= self.horizon:
             return
         if self.cursor < len(self.pending) and self.pending[self.cursor][0] < now:
@@ -422,14 +422,19 @@ class Patient:
         self._flush(j)
 
     def _flush(self, upto: int) -> None:
-        """Record the timeline's entries up to index ``upto`` (exclusive), applying them to the state."""
+        """Record the timeline's entries up to index ``upto`` (exclusive), applying them to the state.
+
+        Each entry's event happens once on the timeline and before any other source can record it, so it
+        sets its milestone column unconditionally.
+        """
         entries = self.pending
         times = self.times
         history = self.history
         listened = self.listened
-        while self.cursor < upto:
-            t, event, detail, value, kind, burden = entries[self.cursor]
-            self.cursor += 1
+        j = self.cursor
+        while j < upto:
+            t, event, detail, value, kind, burden = entries[j]
+            j += 1
             if kind == THRESHOLD:
                 self.b_ref = burden
                 self.t_ref = t
@@ -443,14 +448,20 @@ class Patient:
                 self.phase_multiplier = self.faster_multiplier
                 self.segments.append((t, burden, self.rate))
             elif kind == DEATH:
+                self.cursor = j
                 self.die(value, detail)
                 return
             column = EVENT_COLUMN.get(event, -1)
-            if column >= 0 and math.isnan(times[column]):
+            if column >= 0:
                 times[column] = t
             history.append((t, event, detail, value))
             if event in listened:
-                self.listener(self, event, detail)
+                self.cursor = j
+                self.listener(self, event, detail)  # may record (and catch up) itself
+                if self.pending is not entries:
+                    return
+                j = max(j, self.cursor)
+        self.cursor = j
 
     def _leave_timeline(self) -> None:
         """A treatment changes the disease now: from here on :meth:`disease` computes the crossings."""

@@ -163,7 +163,9 @@ def life_times(
         bad = ~(value >= 0.0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise SimulationError(f"patient {int(pids[i])}: {name} time {value[i]!r} is not a time >= 0")
+            raise SimulationError(
+                f"patient {int(pids[i])}: {name} time {float(value[i])!r} is not a time >= 0"
+            )
     malignant = t_malignancy < np.minimum(t_background, horizon)
     t_mal = np.where(malignant, t_malignancy, np.inf)  # 0 + (t - 0) == t
     t_death = t_background.astype(float)
@@ -194,8 +196,9 @@ def journey_times(journey: JourneyArrays, pids: np.ndarray) -> np.ndarray:
         back = has & ~later & ~(t >= now - 1e-9 * np.maximum(1.0, now))
         if back.any():
             i = int(np.flatnonzero(back)[0])
+            step = JOURNEY_SLOTS[j]
             raise SimulationError(
-                f"patient {int(pids[i])}: diagnostic step '{JOURNEY_SLOTS[j]}' at t={t[i]!r} before now"
+                f"patient {int(pids[i])}: diagnostic step '{step}' at t={float(t[i])!r} before now"
             )
         out[:, j] = np.where(has, now, np.nan)
     # a NaN step time (a sampling error) is caught as a step back in time

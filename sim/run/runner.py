@@ -183,23 +183,10 @@ def simulate_block(
         )
     )
     if timeline:
-        pids = traits.patient_id[:n]
-        levels, order = level_matrix(th, b0, *(np.asarray(c) for c in zip(*levels_of, strict=True)))
-        entries, _ = block_entries(
-            n,
-            disease_times(levels, order, b0, traits.rate_per_year[:n], traits.t_faster_phase[:n], faster),
-            life_times(
-                t_background[:n],
-                traits.t_malignancy[:n],
-                traits.excess_death_exp[:n],
-                excess_rate,
-                horizon,
-                pids,
-            ),
-            journey_times(traits.journey, traits.patient_id)[:n],
-            journey_codes(traits.journey)[:n],
-            horizon,
-        )
+        try:
+            entries = _timeline_entries(values, traits, t_background, n, horizon, levels_of)
+        except SimulationError as exc:  # add what reproduces it: the draw and the seed
+            raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
     for i in range(n):
         pid = pid_list[i]
         env = simpy.Environment()
@@ -276,6 +263,46 @@ def simulate_block(
             )
     traits.diagnosis_steps = []  # consumed: drop it so that memory holds outputs only
     return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
+
+
+def _timeline_entries(
+    values: SimpleNamespace,
+    traits: BlockTraits,
+    t_background: np.ndarray,
+    n: int,
+    horizon: float,
+    levels_of: list[tuple[float, float, float, float]],
+) -> list[list[tuple]]:
+    """The precomputed natural history of the first ``n`` patients of a block (sim.model.timeline)."""
+    b0 = values.progression.burden_at_onset
+    pids = traits.patient_id[:n]
+    levels, order = level_matrix(
+        values.thresholds, b0, *(np.asarray(c) for c in zip(*levels_of, strict=True))
+    )
+    journey = traits.journey
+    entries, _ = block_entries(
+        n,
+        disease_times(
+            levels,
+            order,
+            b0,
+            traits.rate_per_year[:n],
+            traits.t_faster_phase[:n],
+            values.progression.faster_phase_multiplier,
+        ),
+        life_times(
+            t_background[:n],
+            traits.t_malignancy[:n],
+            traits.excess_death_exp[:n],
+            values.malignancy.excess_mortality_rate_per_year,
+            horizon,
+            pids,
+        ),
+        journey_times(journey, traits.patient_id)[:n],
+        journey_codes(journey)[:n],
+        horizon,
+    )
+    return entries
 
 
 #: Per treatment type, the parameters that set the time between its recurring events.

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.model.columns import COST_DISC, QALYS_DISC
 from sim.run.checkpoint import Checkpoint, Stage
 from sim.run.psa import CohortJob, as_scenario_list, check_overrides, run_cohorts
 from sim.scenario.loading import Scenario
@@ -38,6 +39,8 @@ __all__ = ["OUTCOMES", "candidate_parameters", "one_way", "parameter_range", "tw
 
 #: Outcomes of a comparison that the sensitivity analyses report.
 OUTCOMES = ("inmb", "icer")
+INC_COST = f"inc_{COST_DISC}"
+INC_QALYS = f"inc_{QALYS_DISC}"
 
 
 def parameter_range(param: Param, level: float = 0.95) -> tuple[float, float]:
@@ -95,15 +98,13 @@ def _overrides_for(items: Sequence[Scenario], values: dict[str, float]) -> tuple
 
 def _outcomes(runs: pd.DataFrame, n_jobs: int, wtp: float) -> pd.DataFrame:
     """Per job: incremental cost and QALYs (alternative − reference, discounted), INMB and ICER."""
-    cost = runs["cost_disc"].to_numpy().reshape(n_jobs, 2)
-    qalys = runs["qalys_disc"].to_numpy().reshape(n_jobs, 2)
+    cost = runs[COST_DISC].to_numpy().reshape(n_jobs, 2)
+    qalys = runs[QALYS_DISC].to_numpy().reshape(n_jobs, 2)
     d_cost = cost[:, 1] - cost[:, 0]
     d_qalys = qalys[:, 1] - qalys[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         icer = np.where(d_qalys != 0, d_cost / np.where(d_qalys != 0, d_qalys, 1.0), np.nan)
-    return pd.DataFrame(
-        {"inc_cost": d_cost, "inc_qalys": d_qalys, "inmb": wtp * d_qalys - d_cost, "icer": icer}
-    )
+    return pd.DataFrame({INC_COST: d_cost, INC_QALYS: d_qalys, "inmb": wtp * d_qalys - d_cost, "icer": icer})
 
 
 def _check_outcome(outcome: str) -> None:
@@ -148,10 +149,10 @@ def _one_way_runs(
                 "base_value": p.value,
                 "low_value": lo,
                 "high_value": hi,
-                "inc_cost_low": low["inc_cost"],
-                "inc_cost_high": high["inc_cost"],
-                "inc_qalys_low": low["inc_qalys"],
-                "inc_qalys_high": high["inc_qalys"],
+                f"{INC_COST}_low": low[INC_COST],
+                f"{INC_COST}_high": high[INC_COST],
+                f"{INC_QALYS}_low": low[INC_QALYS],
+                f"{INC_QALYS}_high": high[INC_QALYS],
                 "inmb_low": low["inmb"],
                 "inmb_high": high["inmb"],
                 "icer_low": low["icer"],
@@ -217,7 +218,7 @@ def one_way(
         ``base_value``,
         ``low_value``, ``high_value``, ``outcome`` (e.g. ``"inmb"``), ``base`` (outcome at the point values),
         ``outcome_low``, ``outcome_high``, ``swing`` (``|high − low|``); and the components
-        ``inc_cost_low/high``, ``inc_qalys_low/high``, ``inmb_low/high``, ``icer_low/high``, plus
+        ``inc_cost_disc_low/high``, ``inc_qalys_disc_low/high``, ``inmb_low/high``, ``icer_low/high``, plus
         ``strategy``, ``reference`` and ``wtp``. Costs are discounted, in the scenarios' currency.
     """
     _check_outcome(outcome)
@@ -303,8 +304,8 @@ def two_way(
     -------
     pandas.DataFrame
         One row per grid point: ``x_parameter``, ``x_value``, ``y_parameter``, ``y_value``, ``outcome``,
-        ``value`` (the outcome there), ``inc_cost``, ``inc_qalys``, ``inmb``, ``icer``, ``strategy``,
-        ``reference``, ``wtp``.
+        ``value`` (the outcome there), ``inc_cost_disc``, ``inc_qalys_disc``, ``inmb``, ``icer``,
+        ``strategy``, ``reference``, ``wtp``.
     """
     _check_outcome(outcome)
     if not isinstance(n_points, int) or n_points < 2:

@@ -5,8 +5,8 @@ that row ``i`` of every ``result.patients`` is the same patient (common random n
 runs a simulation.
 
 * **Per strategy** (:func:`strategy_summary`): the cohort mean of every economic column of
-  ``result.patients`` (total and per-category costs, QALYs, life-years; discounted ``*_disc`` and not) with
-  its Monte Carlo standard error ``sd / sqrt(n)``.
+  ``result.patients`` (total and per-category costs, QALYs, life-years; discounted ``*_disc``,
+  undiscounted ``*_undisc``) with its Monte Carlo standard error ``sd / sqrt(n)``.
 * **Incremental vs a reference** (:func:`incremental_table`): the mean of the per-patient differences and
   its standard error (:func:`analysis.cea.paired_difference`), which removes the between-patient variation
   that CRN makes common to both arms; the ICER vs the reference with its interval.
@@ -47,13 +47,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.model.outcomes import COST_CATEGORIES
+from sim.model.columns import COST_DISC, LYS_DISC, QALYS_DISC
+from sim.model.columns import MEASURES as _MEASURES
 from sim.run.runner import SimulationResult, horizon_of
 
 from .cea import icers, net_monetary_benefit, paired_difference
 
 __all__ = [
     "BOOT_SEED",
+    "DISCOUNTED_NAMES",
     "ComparisonError",
     "EconomicEvaluation",
     "MEASURES",
@@ -74,18 +76,19 @@ __all__ = [
 ]
 
 #: Economic columns of ``result.patients`` summarised per strategy, headline (discounted) first.
-MEASURES: tuple[str, ...] = (
-    "cost_disc",
-    "qalys_disc",
-    "lys_disc",
-    "cost",
-    "qalys",
-    "lys",
-    *(f"cost_{c}_disc" for c in COST_CATEGORIES),
-    *(f"cost_{c}" for c in COST_CATEGORIES),
-)
-COST = "cost_disc"
-EFFECT = "qalys_disc"
+MEASURES: tuple[str, ...] = _MEASURES
+COST = COST_DISC
+EFFECT = QALYS_DISC
+#: :mod:`analysis.cea` names its columns for any cost and effect; in the tables a user receives they are
+#: discounted costs and QALYs, and say so.
+DISCOUNTED_NAMES = {
+    "cost": COST,
+    "effect": EFFECT,
+    "cost_se": f"{COST}_se",
+    "effect_se": f"{EFFECT}_se",
+    "inc_cost": f"inc_{COST}",
+    "inc_effect": f"inc_{EFFECT}",
+}
 BOOT_SEED = 20240917
 #: Relative tolerance (of a column's largest magnitude) under which two strategies' per-patient values are
 #: the same number up to floating-point rounding.
@@ -247,8 +250,8 @@ def strategy_summary(results: SimulationResult | Sequence[SimulationResult]) -> 
     pandas.DataFrame
         One row per strategy (input order): ``strategy``, ``n_patients``, ``currency``, ``price_year``,
         then for each of :data:`MEASURES` the cohort mean (same name as the patient column: ``cost_disc``
-        is the discounted total cost per patient, ``qalys`` the undiscounted QALYs, ...) and its standard
-        error ``<measure>_se``.
+        is the discounted total cost per patient, ``qalys_undisc`` the undiscounted QALYs, ...) and its
+        standard error ``<measure>_se``.
     """
     items = _as_results(results)
     for r in items:
@@ -451,18 +454,18 @@ def icer_table(
     Returns
     -------
     pandas.DataFrame
-        ``strategy``, ``cost_disc``, ``qalys_disc``, ``lys_disc`` (means) with their ``_se``; ``inc_cost``,
-        ``inc_effect`` (QALYs), ``icer``, ``status`` (``ND``/``ED``/``D``), ``note`` as
+        ``strategy``, ``cost_disc``, ``qalys_disc``, ``lys_disc`` (means) with their ``_se``;
+        ``inc_cost_disc``, ``inc_qalys_disc``, ``icer``, ``status`` (``ND``/``ED``/``D``), ``note`` as
         :func:`analysis.cea.icers` (increments vs the previous non-dominated strategy); ``comparator``
-        (that strategy), ``inc_cost_se`` and ``inc_effect_se`` (paired standard errors) and
+        (that strategy), ``inc_cost_disc_se`` and ``inc_qalys_disc_se`` (paired standard errors) and
         ``icer_low``/``icer_high`` (the interval; NaN if unbounded or not applicable), ``currency`` and
         ``price_year``.
     """
     items = _as_results(results)
     check_paired(items)
     summary = strategy_summary(items)
-    keep = ["strategy", COST, COST + "_se", EFFECT, EFFECT + "_se", "lys_disc", "lys_disc_se"]
-    table = icers(summary[keep], cost=COST, effect=EFFECT)
+    keep = ["strategy", COST, COST + "_se", EFFECT, EFFECT + "_se", LYS_DISC, LYS_DISC + "_se"]
+    table = icers(summary[keep], cost=COST, effect=EFFECT).rename(columns=DISCOUNTED_NAMES)
     columns = _paired_columns(items)
     comparator = [""] * len(table)
     inc_cost_se = np.full(len(table), np.nan)
@@ -485,8 +488,7 @@ def icer_table(
     econ = _economics(items[0])
     table = table.assign(
         comparator=comparator,
-        inc_cost_se=inc_cost_se,
-        inc_effect_se=inc_effect_se,
+        **{f"inc_{COST}_se": inc_cost_se, f"inc_{EFFECT}_se": inc_effect_se},
         icer_low=low,
         icer_high=high,
         currency=econ.currency,
@@ -645,8 +647,9 @@ def format_icer_table(evaluation: EconomicEvaluation) -> str:
         f"Costs in {cur} ({evaluation.price_year} prices), discounted; effects in discounted QALYs; "
         f"± is the Monte Carlo standard error; each increment and ICER is vs the comparator on its row (the "
         f"previous strategy on the cost-effectiveness frontier).",
-        f"{'strategy':<28}{'cost':>10}{'± se':>8}{'QALYs':>8}{'± se':>7}{'vs':>3} {'comparator':<27}"
-        f"{'inc cost':>10}{'inc QALY':>9}{'ICER':>10}  {'95% interval':<21}{'status':<7}note",
+        f"{'strategy':<28}{'cost_disc':>10}{'± se':>8}{'qalys_disc':>11}{'± se':>7}{'vs':>3} "
+        f"{'comparator':<27}{'inc_cost_disc':>14}{'inc_qalys_disc':>15}{'ICER':>10}  "
+        f"{'95% interval':<21}{'status':<7}note",
     ]
     for r in t.itertuples(index=False):
         if r.note == NOTE_NO_DIFFERENCE:
@@ -660,8 +663,8 @@ def format_icer_table(evaluation: EconomicEvaluation) -> str:
             interval = "unbounded"
         lines.append(
             f"{r.strategy:<28}{_money(r.cost_disc):>10}{_money(r.cost_disc_se):>8}"
-            f"{_num(r.qalys_disc):>8}{_num(r.qalys_disc_se):>7}    {r.comparator or '-':<27}"
-            f"{_money(r.inc_cost):>10}"
-            f"{_num(r.inc_effect):>9}{icer:>10}  {interval:<21}{r.status:<7}{r.note}"
+            f"{_num(r.qalys_disc):>11}{_num(r.qalys_disc_se):>7}    {r.comparator or '-':<27}"
+            f"{_money(r.inc_cost_disc):>14}"
+            f"{_num(r.inc_qalys_disc):>15}{icer:>10}  {interval:<21}{r.status:<7}{r.note}"
         )
     return "\n".join(lines)

@@ -6,10 +6,12 @@ a group of parameters, ``phi``, the EVPPI is
     EVPPI(phi) = E_phi[ max_s E(NMB_s | phi) ] − max_s E(NMB_s),
 
 and the inner conditional expectation is estimated, from the PSA table alone (no nested simulation), by
-regressing each strategy's incremental effect and incremental cost (vs the first strategy, whose increments
-are 0) on the sampled values of ``phi``: ``w × fitted effect − fitted cost`` at draw ``i`` estimates
-``E(INMB_s | phi_i)`` at willingness to pay ``w`` (conditional expectation is linear), so two fits per
-strategy serve every WTP. Patient-level (first-order) noise in the PSA rows and the effect of all other
+regressing each strategy's incremental net monetary benefit ``INMB_s = w × Δeffect − Δcost`` (vs the first
+strategy, whose INMB is 0) at each willingness to pay ``w`` on the sampled values of ``phi``: the fitted
+value at draw ``i`` estimates ``E(INMB_s | phi_i)``. One regression per WTP and comparator, as Strong et al.
+do, rather than one for the effect and one for the cost: the fit's own uncertainty then contains the joint
+uncertainty of cost and effect (which are correlated through the draws, often strongly), and the standard
+error below is honest. Patient-level (first-order) noise in the PSA rows and the effect of all other
 parameters are what the regression averages out.
 
 Smoothers, from well-kept libraries:
@@ -24,10 +26,16 @@ Smoothers, from well-kept libraries:
 Standard error: the regression function is uncertain; the EVPPI is recomputed for :data:`N_POSTERIOR`
 samples of it from its approximate posterior (the spline coefficients' normal approximation; the Gaussian
 process's posterior over the latent function at the draws), as Strong et al. propose, from a generator
-seeded with :data:`POSTERIOR_SEED` so the result is reproducible. The effect and cost regressions are
-sampled independently (an approximation: their errors are correlated through the shared draws). The spread
-of the recomputed values is reported as ``se``; it does not include the Monte Carlo error of the PSA's own
-expected values (the second term), which :func:`analysis.cea.evpi` reports.
+seeded with :data:`POSTERIOR_SEED` so the result is reproducible. Each sample is ``fitted + G z`` with ``G``
+the fit's posterior square root and ``z`` standard normal; with three or more strategies the comparators'
+``z`` are drawn with the correlation of their INMB residuals, so that errors shared by the comparators (all
+measured on the same draws) move together (exact when the fits share their smoothing, an approximation
+otherwise). The spread of the recomputed values is reported as ``se``: the error of the estimate given the
+PSA's draws of ``phi`` (what more draws of the other parameters, or a better fit, would remove). It does not
+include the sampling error of ``phi``'s own draws nor the Monte Carlo error of the second term, which
+:func:`analysis.cea.evpi` reports. Its calibration is tested: over replicate PSAs of a closed-form case with
+strongly correlated cost and effect, the spread of the estimates matches the mean reported ``se``
+(``tests/unit/test_evppi.py``).
 
 Fit check: ``r2`` (the smallest, over strategies, share of the INMB's variance across draws that the fitted
 function explains) and ``edf`` (effective degrees of freedom of the fit; a value close to the number of draws
@@ -117,15 +125,29 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Fit:
-    """A fitted regression: the fitted values at the draws, posterior samples of them, and its fit check."""
+    """A fitted regression: the fitted values at the draws, the square root ``G`` of their posterior
+    covariance (posterior samples are ``fitted + G z`` with ``z`` standard normal), and its fit check."""
 
-    def __init__(self, fitted: np.ndarray, samples: np.ndarray, r2: float, edf: float) -> None:
-        self.fitted, self.samples, self.r2, self.edf = fitted, samples, r2, edf
+    def __init__(self, fitted: np.ndarray, root: np.ndarray, r2: float, edf: float) -> None:
+        self.fitted, self.root, self.r2, self.edf = fitted, root, r2, edf
+
+    def samples(self, z: np.ndarray) -> np.ndarray:
+        """Posterior samples (draws × samples) from standard normals ``z`` (at least ``G``'s columns rows)."""
+        return self.fitted[:, None] + self.root @ z[: self.root.shape[1]]
 
 
-def _constant_fit(y: np.ndarray, n_samples: int) -> _Fit:
-    mean = np.full(y.size, y.mean())
-    return _Fit(mean, np.repeat(mean[:, None], n_samples, axis=1), 0.0, 1.0)
+def _constant_fit(y: np.ndarray) -> _Fit:
+    return _Fit(np.full(y.size, y.mean()), np.zeros((y.size, 1)), 0.0, 1.0)
+
+
+def _root(cov: np.ndarray) -> np.ndarray:
+    """A square root ``C`` of a covariance matrix (``C Cᵀ = cov``): its Cholesky factor, so that the same
+    ``z`` maps to comparable directions for similar matrices; eigenvalues floored at 0 if it is singular."""
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+        return vectors * np.sqrt(np.clip(values, 0.0, None))
 
 
 def _r2(y: np.ndarray, fitted: np.ndarray) -> float:
@@ -135,7 +157,7 @@ def _r2(y: np.ndarray, fitted: np.ndarray) -> float:
     return float(max(0.0, 1.0 - np.sum((y - fitted) ** 2) / total))
 
 
-def _gam_fit(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_samples: int) -> _Fit:
+def _gam_fit(x: np.ndarray, y: np.ndarray) -> _Fit:
     """Penalised cubic spline of ``y`` on one parameter (statsmodels GLMGam), penalty by GCV."""
     from statsmodels.gam.api import BSplines, GLMGam
     from statsmodels.tools.sm_exceptions import PerfectSeparationError
@@ -143,7 +165,7 @@ def _gam_fit(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_samples: 
     n = y.size
     y_sd = float(y.std())
     if y_sd == 0 or n < 8:
-        return _constant_fit(y, n_samples)
+        return _constant_fit(y)
     y_mean = float(y.mean())
     ys = (y - y_mean) / y_sd
     df = int(min(_GAM_DF, max(4, n // 8)))
@@ -161,18 +183,16 @@ def _gam_fit(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_samples: 
             if best is None or gcv < best[0]:
                 best = (gcv, result)
     if best is None:
-        return _Fit(y.copy(), np.repeat(y[:, None], n_samples, axis=1), 1.0, float(df))
+        return _Fit(y.copy(), np.zeros((n, 1)), 1.0, float(df))
     result = best[1]
     design = result.model.exog
     params = np.asarray(result.params, dtype=float)
     cov = np.asarray(result.cov_params(), dtype=float)
     fitted = y_mean + y_sd * (design @ params)
-    coefficients = rng.multivariate_normal(params, cov, size=n_samples, method="eigh")
-    samples = y_mean + y_sd * (design @ coefficients.T)
-    return _Fit(fitted, samples, _r2(y, fitted), float(result.edf.sum()))
+    return _Fit(fitted, y_sd * (design @ _root(cov)), _r2(y, fitted), float(result.edf.sum()))
 
 
-def _gp_fit(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_samples: int) -> _Fit:
+def _gp_fit(x: np.ndarray, y: np.ndarray) -> _Fit:
     """Gaussian-process regression of ``y`` on several parameters (scikit-learn), ARD kernel."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
@@ -181,7 +201,7 @@ def _gp_fit(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_samples: i
     n, d = x.shape
     y_sd = float(y.std())
     if y_sd == 0 or n < 8 or d == 0:
-        return _constant_fit(y, n_samples)
+        return _constant_fit(y)
     y_mean = float(y.mean())
     ys = (y - y_mean) / y_sd
     kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.ones(d), (1e-2, 1e3)) + WhiteKernel(0.5, (1e-6, 10.0))
@@ -201,13 +221,14 @@ def _gp_fit(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_samples: i
     chol = np.linalg.cholesky(a)
     weights = _chol_solve(chol, k_nm.T @ ys)
     fitted_s = k_nm @ weights
-    # Samples of w: mean + sqrt(noise) L^-T z, since (L L^T)^-1 = L^-T L^-1.
-    z = rng.standard_normal((subset.size, n_samples))
-    w_samples = weights[:, None] + math.sqrt(noise) * np.linalg.solve(chol.T, z)
+    # Samples of w: mean + sqrt(noise) L^-T z, since (L L^T)^-1 = L^-T L^-1; so f = fitted + G z with
+    # G = sqrt(noise) K_nm L^-T = sqrt(noise) (L^-1 K_mn)^T.
+    from scipy.linalg import solve_triangular
+
+    root = math.sqrt(noise) * solve_triangular(chol, k_nm.T, lower=True).T
     edf = float(np.trace(_chol_solve(chol, k_nm.T @ k_nm)))
     fitted = y_mean + y_sd * fitted_s
-    samples = y_mean + y_sd * (k_nm @ w_samples)
-    return _Fit(fitted, samples, _r2(y, fitted), edf)
+    return _Fit(fitted, y_sd * root, _r2(y, fitted), edf)
 
 
 def _chol_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -241,7 +262,7 @@ def evppi(
     ----------
     psa : pandas.DataFrame
         Long PSA table (one row per draw × strategy, balanced) with the sampled parameters as columns, e.g.
-        the output of :func:`sim.run.psa.run_psa` (then ``effect="qalys"``).
+        the output of :func:`sim.run.psa.run_psa` (then ``cost="cost_disc", effect="qalys_disc"``).
     parameters : str, list of str, or list of lists of str
         What to value: each string is one parameter (a column of ``psa``), each inner list a group whose
         values are learnt together.
@@ -297,6 +318,23 @@ def _fit_check(edf: float, n: int) -> str:
     return "ok"
 
 
+def _correlated_normals(
+    residuals: np.ndarray, width: int, n_samples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Standard normals for each comparator's fit (comparators × width × samples), correlated across
+    comparators as their residuals are (columns of ``residuals``)."""
+    k = residuals.shape[1]
+    z = rng.standard_normal((k, width, n_samples))
+    if k == 1:
+        return z
+    sd = residuals.std(axis=0)
+    corr = np.eye(k)
+    ok = sd > 0
+    if ok.sum() > 1:
+        corr[np.ix_(ok, ok)] = np.corrcoef(residuals[:, ok], rowvar=False)
+    return np.einsum("kl,lws->kws", _root(corr), z)
+
+
 def _evppi_rows(groups, columns, draws, costs, effects, wtps, method, n_samples) -> pd.DataFrame:
     n = draws.size
     d_cost = costs[:, 1:] - costs[:, [0]]
@@ -307,22 +345,22 @@ def _evppi_rows(groups, columns, draws, costs, effects, wtps, method, n_samples)
         x = x[:, varies]
         chosen = "none" if x.shape[1] == 0 else ("gam" if method == "gam" or len(group) == 1 else "gp")
         rng = np.random.default_rng(POSTERIOR_SEED)
-        fits = []  # per non-baseline strategy: (fit of the incremental effect, fit of the incremental cost)
-        for j in range(d_cost.shape[1]):
-            pair = []
-            for y in (d_effect[:, j], d_cost[:, j]):
-                if chosen == "none":
-                    pair.append(_constant_fit(y, n_samples))
-                elif chosen == "gam":
-                    pair.append(_gam_fit(x[:, 0], y, rng, n_samples))
-                else:
-                    pair.append(_gp_fit(x, y, rng, n_samples))
-            fits.append(pair)
         for w in wtps:
             inmb = w * d_effect - d_cost
-            fitted = [w * fe.fitted - fc.fitted for fe, fc in fits]
-            sampled = _evppi_of([w * fe.samples - fc.samples for fe, fc in fits])
+            fits = []  # one regression of the INMB per comparator at this WTP
+            for j in range(inmb.shape[1]):
+                if chosen == "none":
+                    fits.append(_constant_fit(inmb[:, j]))
+                elif chosen == "gam":
+                    fits.append(_gam_fit(x[:, 0], inmb[:, j]))
+                else:
+                    fits.append(_gp_fit(x, inmb[:, j]))
+            fitted = [f.fitted for f in fits]
+            residuals = inmb - np.column_stack(fitted)
+            z = _correlated_normals(residuals, max(f.root.shape[1] for f in fits), n_samples, rng)
+            sampled = _evppi_of([f.samples(z[j]) for j, f in enumerate(fits)])
             full = np.concatenate([np.zeros((n, 1)), inmb], axis=1)
+            edf = max(f.edf for f in fits)
             rows.append(
                 {
                     "parameters": " + ".join(group),
@@ -332,9 +370,9 @@ def _evppi_rows(groups, columns, draws, costs, effects, wtps, method, n_samples)
                     "se": float(np.std(sampled, ddof=1)),
                     "evpi": float(full.max(axis=1).mean() - full.mean(axis=0).max()),
                     "method": chosen,
-                    "r2": min(_r2(inmb[:, j], f) for j, f in enumerate(fitted)),
-                    "edf": max(max(fe.edf, fc.edf) for fe, fc in fits),
-                    "fit_check": _fit_check(max(max(fe.edf, fc.edf) for fe, fc in fits), n),
+                    "r2": min(f.r2 for f in fits),
+                    "edf": edf,
+                    "fit_check": _fit_check(edf, n),
                     "n_draws": n,
                 }
             )

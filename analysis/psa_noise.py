@@ -42,12 +42,11 @@ import pandas as pd
 
 from .psa_input import as_wtp_array, psa_matrices
 
-__all__ = ["MAX_NOISE_SHARE", "denoise", "format_variance_split", "variance_split"]
+__all__ = ["MAX_NOISE_SHARE", "denoise", "format_variance_split", "psa_mean_error", "variance_split"]
 
 #: Largest share of the between-draw variance that patient-level noise may take (the advice's target).
 MAX_NOISE_SHARE = 0.10
 
-_SE = {"cost": "cost_disc_se", "effect": "qalys_disc_se"}
 _PAIRED = ("inc_cost_disc_se", "inc_qalys_disc_se", "inc_cost_qalys_disc_cov")
 
 
@@ -62,6 +61,23 @@ def _within(psa: pd.DataFrame, draws: np.ndarray, strategies: np.ndarray, column
     return wide.loc[list(draws), list(strategies)].to_numpy(dtype=float)
 
 
+def psa_mean_error(values: np.ndarray, first_var: np.ndarray, shared_cohort: bool) -> float:
+    """Monte Carlo standard error of a PSA mean over draws, both orders (module docstring).
+
+    ``values`` are the draws' cohort means of a quantity, ``first_var`` their squared within-draw standard
+    errors. With a cohort per draw the noise is part of the spread between draws: ``sqrt(var_draws / D)``.
+    With a shared cohort the cohort's own error is the same shift in every draw and does not average out:
+    ``sqrt(var_draws / D + mean(first_var))``.
+    """
+    d = values.size
+    if d < 2:
+        return math.nan
+    var_draws = float(values.var(ddof=1))
+    if shared_cohort:
+        return math.sqrt(var_draws / d + float(np.mean(first_var)))
+    return math.sqrt(var_draws / d)
+
+
 def _split(
     name: str, strategy: str, values: np.ndarray, first_var: np.ndarray, n_patients: float, shared: bool
 ) -> dict[str, float | str]:
@@ -69,14 +85,13 @@ def _split(
     d = values.size
     var_draws = float(values.var(ddof=1)) if d > 1 else math.nan
     first = float(np.mean(first_var))
+    se_mean = psa_mean_error(values, first_var, shared)
     if shared:
         second = var_draws
         share = 0.0
-        se_mean = math.sqrt(second / d + first) if d > 1 else math.nan
     else:
         second = max(var_draws - first, 0.0) if d > 1 else math.nan
         share = min(first / var_draws, 1.0) if var_draws > 0 else (1.0 if first > 0 else 0.0)
-        se_mean = math.sqrt(var_draws / d) if d > 1 else math.nan
     return {
         "quantity": name,
         "strategy": strategy,
@@ -130,12 +145,13 @@ def variance_split(
     precision : float
         Target standard error of the mean incremental NMB (money per patient) for the advice.
     cost, effect : str
-        Discounted cost and QALY columns.
+        Discounted cost and QALY columns (with their within-draw errors ``<column>_se``).
 
     Returns
     -------
     pandas.DataFrame
-        One row per quantity: ``quantity`` (``cost``, ``qalys``, ``inc_cost``, ``inc_qalys``, ``inmb``),
+        One row per quantity: ``quantity`` (the cost and effect columns' names, e.g. ``cost_disc`` and
+        ``qalys_disc``, their increments ``inc_cost_disc`` and ``inc_qalys_disc``, and ``inmb``),
         ``strategy``, ``comparator`` (the first strategy, for increments), ``wtp`` (NMB rows), ``mean`` over
         draws, ``var_draws`` (variance of the draw means), ``var_first_order`` (``σ₁²/n``, mean squared
         within-draw SE), ``var_second_order`` (``σ₂²``), ``noise_share`` (share of ``var_draws`` that is
@@ -149,12 +165,12 @@ def variance_split(
     wtps = as_wtp_array(wtp)
     n_patients = float(psa["n_patients"].iloc[0]) if "n_patients" in psa.columns else math.nan
     n_draws = draws.size
-    se_c = _within(psa, draws, strategies, _SE["cost"])
-    se_e = _within(psa, draws, strategies, _SE["effect"])
+    se_c = _within(psa, draws, strategies, f"{cost}_se")
+    se_e = _within(psa, draws, strategies, f"{effect}_se")
     rows = []
     for j, s in enumerate(strategies):
-        rows.append(_split("cost", s, costs[:, j], se_c[:, j] ** 2, n_patients, shared_cohort))
-        rows.append(_split("qalys", s, effects[:, j], se_e[:, j] ** 2, n_patients, shared_cohort))
+        rows.append(_split(cost, s, costs[:, j], se_c[:, j] ** 2, n_patients, shared_cohort))
+        rows.append(_split(effect, s, effects[:, j], se_e[:, j] ** 2, n_patients, shared_cohort))
     if strategies.size > 1:
         paired = [_within(psa, draws, strategies, c) for c in _PAIRED]
         for j in range(1, strategies.size):
@@ -163,10 +179,10 @@ def variance_split(
             de = effects[:, j] - effects[:, 0]
             vc, ve, cov = paired[0][:, j] ** 2, paired[1][:, j] ** 2, paired[2][:, j]
             rows.append(
-                _split("inc_cost", s, dc, vc, n_patients, shared_cohort) | {"comparator": strategies[0]}
+                _split(f"inc_{cost}", s, dc, vc, n_patients, shared_cohort) | {"comparator": strategies[0]}
             )
             rows.append(
-                _split("inc_qalys", s, de, ve, n_patients, shared_cohort) | {"comparator": strategies[0]}
+                _split(f"inc_{effect}", s, de, ve, n_patients, shared_cohort) | {"comparator": strategies[0]}
             )
             for w in wtps:
                 row = _split("inmb", s, w * de - dc, w * w * ve - 2 * w * cov + vc, n_patients, shared_cohort)
@@ -239,7 +255,7 @@ def format_variance_split(split: pd.DataFrame, currency: str) -> str:
         f"PSA noise ({design}; O'Hagan 2007 ANOVA): incremental NMB per patient in {currency}, "
         f"SD = square root of variance.",
         f"{'strategy':<28}{'vs':<20}{'WTP':>8}{'mean':>10}{'SD draws':>10}{'SD param':>10}{'SD noise':>10}"
-        f"{'noise %':>9}{'± se':>8}{'advice: patients':>18}{'draws':>7}",
+        f"{'noise %':>9}{'± se':>8}{'advice: patients':>18}{'draws':>12}",
     ]
     for r in inmb.itertuples(index=False):
         adv_n = "-" if r.advised_patients != r.advised_patients else f"{r.advised_patients:,.0f}"
@@ -247,7 +263,7 @@ def format_variance_split(split: pd.DataFrame, currency: str) -> str:
         lines.append(
             f"{r.strategy:<28}{r.comparator:<20}{r.wtp:>8,.0f}{r.mean:>10,.0f}{math.sqrt(r.var_draws):>10,.0f}"
             f"{math.sqrt(r.var_second_order):>10,.0f}{math.sqrt(r.var_first_order):>10,.0f}"
-            f"{100 * r.noise_share:>9.1f}{r.se_of_mean:>8,.0f}{adv_n:>18}{adv_d:>7}"
+            f"{100 * r.noise_share:>9.1f}{r.se_of_mean:>8,.0f}{adv_n:>18}{adv_d:>12}"
         )
     precision = inmb["precision"].iloc[0]
     lines.append(

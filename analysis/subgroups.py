@@ -14,63 +14,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sim.run.subgroups import AGE_BANDS, SUBGROUPS, parse_subgroups, subgroup_levels
+from sim.run.subgroups import ordered_levels as _ordered
+
 from .cea import paired_difference
-from .economics import COST, EFFECT, MEASURES, _ratio_and_note
+from .economics import (
+    COST,
+    EFFECT,
+    MEASURES,
+    NOTE_DOMINANT,
+    NOTE_DOMINATED,
+    NOTE_NO_DIFFERENCE,
+    NOTE_SOUTH_WEST,
+    _ratio_and_note,
+)
+from .psa_noise import psa_mean_error
 
-__all__ = ["AGE_BANDS", "SUBGROUPS", "parse_subgroups", "subgroup_levels", "subgroup_table"]
-
-#: Lower limits (years) of the age-at-onset bands; the last band is open.
-AGE_BANDS: tuple[float, ...] = (0.0, 55.0, 65.0, 75.0)
-SUBGROUPS: tuple[str, ...] = ("sex", "titre_band", "age_band")
-
-
-def _age_label(k: int) -> str:
-    lo = AGE_BANDS[k]
-    if k == 0:
-        return f"<{AGE_BANDS[1]:.0f}"
-    if k == len(AGE_BANDS) - 1:
-        return f">={lo:.0f}"
-    return f"{lo:.0f}-{AGE_BANDS[k + 1] - 1:.0f}"
-
-
-def parse_subgroups(text: str) -> list[str]:
-    """``"sex,age_band"`` → ``["sex", "age_band"]``; raises ``ValueError`` naming the allowed names."""
-    names = [part.strip() for part in str(text).split(",") if part.strip()]
-    bad = [n for n in names if n not in SUBGROUPS]
-    if bad or not names:
-        raise ValueError(f"unknown subgroup(s) {bad or [text]}; allowed: {', '.join(SUBGROUPS)}")
-    return list(dict.fromkeys(names))
-
-
-def subgroup_levels(patients: pd.DataFrame, name: str) -> pd.Series:
-    """Each patient's level of subgroup ``name`` (a string Series aligned with ``patients``)."""
-    if name == "age_band":
-        age = patients["age_at_onset"].to_numpy(dtype=float)
-        k = np.searchsorted(np.asarray(AGE_BANDS[1:]), age, side="right")
-        return pd.Series([_age_label(int(i)) for i in k], index=patients.index, name=name)
-    if name not in SUBGROUPS:
-        raise ValueError(f"unknown subgroup {name!r}; allowed: {', '.join(SUBGROUPS)}")
-    return patients[name].astype(str).rename(name)
-
-
-def _ordered(levels: pd.Series) -> list[str]:
-    """Levels in their natural order: age bands and titre bands by their lower limit, others by name."""
-
-    def key(level: str) -> tuple[float, str]:
-        digits = "".join(c if c.isdigit() or c == "." else " " for c in level).split()
-        lower = float(digits[0]) if digits else math.inf
-        return (-math.inf if level.startswith("<") else lower, level)
-
-    return sorted(levels.unique(), key=key)
-
-
-def _name(measure: str) -> str:
-    """Output name of a measure: discounted ones end in ``_disc``, undiscounted ones in ``_undisc``."""
-    return measure if measure.endswith("_disc") else f"{measure}_undisc"
+__all__ = [
+    "AGE_BANDS",
+    "INTERVAL_PERCENTILES",
+    "SUBGROUPS",
+    "parse_subgroups",
+    "psa_subgroup_table",
+    "subgroup_levels",
+    "subgroup_table",
+]
 
 
 def _mean_se(x: np.ndarray) -> tuple[float, float]:
@@ -136,7 +109,7 @@ def subgroup_table(
                 p = patients_by_strategy[name][mask]
                 for m in measures:
                     mean, se = _mean_se(p[m].to_numpy(dtype=float))
-                    rows.append(base | {"strategy": name, "quantity": _name(m), "mean": mean, "se": se})
+                    rows.append(base | {"strategy": name, "quantity": m, "mean": mean, "se": se})
                 for w in wtp if EFFECT in measures else ():
                     nmb = w * p[EFFECT].to_numpy(dtype=float) - p[COST].to_numpy(dtype=float)
                     mean, se = _mean_se(nmb)
@@ -148,7 +121,7 @@ def subgroup_table(
                 vs = base | {"strategy": name, "comparator": ref}
                 for m in measures:
                     mean, se = paired_difference(p[m].to_numpy(dtype=float), ref_p[m].to_numpy(dtype=float))
-                    rows.append(vs | {"quantity": f"inc_{_name(m)}", "mean": mean, "se": se})
+                    rows.append(vs | {"quantity": f"inc_{m}", "mean": mean, "se": se})
                 if EFFECT not in measures:
                     continue
                 dc = p[COST].to_numpy(dtype=float) - ref_p[COST].to_numpy(dtype=float)
@@ -171,3 +144,136 @@ def subgroup_table(
     for c in ("comparator", "note"):
         out[c] = out[c].astype(object).where(out[c].notna(), "")
     return out[columns]
+
+
+#: Percentiles of the interval over draws in :func:`psa_subgroup_table`.
+INTERVAL_PERCENTILES = (2.5, 97.5)
+
+
+def _over_draws(values: np.ndarray, first_var: np.ndarray, shared_cohort: bool) -> dict[str, float]:
+    """Mean over draws, its Monte Carlo error (both orders) and the 2.5–97.5% interval over draws."""
+    low, high = np.percentile(values, INTERVAL_PERCENTILES)
+    se = psa_mean_error(values, first_var, shared_cohort)
+    return {"mean": float(values.mean()), "se": se, "low": float(low), "high": float(high)}
+
+
+def _icer_of_means(mc: float, me: float) -> dict[str, Any]:
+    """The ICER of mean increments, with the notes of :func:`analysis.economics.incremental_table`."""
+    if mc == 0 and me == 0:
+        return {"mean": math.nan, "note": NOTE_NO_DIFFERENCE}
+    if mc <= 0 and me >= 0:
+        return {"mean": math.nan, "note": NOTE_DOMINANT}
+    if mc >= 0 and me <= 0:
+        return {"mean": math.nan, "note": NOTE_DOMINATED}
+    return {"mean": mc / me, "note": NOTE_SOUTH_WEST if me < 0 else ""}
+
+
+def psa_subgroup_table(
+    by_subgroup: pd.DataFrame,
+    reference: str | None = None,
+    wtp: Sequence[float] = (),
+    *,
+    shared_cohort: bool = True,
+) -> pd.DataFrame:
+    """Subgroup results over the PSA draws: means, Monte Carlo errors and intervals over draws.
+
+    Parameters
+    ----------
+    by_subgroup : pandas.DataFrame
+        Per draw, subgroup level and strategy, the cohort summaries of
+        :func:`sim.run.psa.run_psa_by_subgroup` (increments over its first strategy).
+    reference : str, optional
+        Comparator of the increments; must be the first strategy of the table (the default).
+    wtp : sequence of float
+        Willingness to pay per QALY for the NMB rows.
+    shared_cohort : bool
+        How the PSA was run: with the same patients in every draw (the default) the cohort's own error does
+        not average out over draws and is part of ``se``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long and tidy: ``subgroup``, ``level``, ``strategy``, ``comparator`` (for increments), ``quantity``,
+        ``wtp`` (NMB rows), ``n_patients`` (mean over draws of the level's size), ``mean`` (over draws),
+        ``se`` (its Monte Carlo error, :func:`analysis.psa_noise.psa_mean_error`), ``low``/``high`` (2.5th
+        and 97.5th percentiles over draws), ``note`` (of an ICER), ``n_draws`` (draws in which the level has
+        patients: sampled population parameters such as ``population.p_male`` move patients between levels,
+        so a small level may be empty in some draws, which are then left out of its row), ``design``.
+        Quantities: each measure of the PSA (``cost_disc``, ``qalys_disc``, ``lys_disc``, ``cost_undisc``,
+        ...), ``nmb`` per WTP and, against the reference, ``inc_<measure>``, ``inc_nmb`` per WTP and
+        ``icer`` (the ratio of the mean increments over draws, as the ICER table on PSA means; no
+        interval).
+    """
+    strategies = list(dict.fromkeys(by_subgroup["strategy"]))
+    if not strategies:
+        raise ValueError("psa_subgroup_table(): no strategies")
+    ref = strategies[0] if reference is None else reference
+    if ref != strategies[0]:
+        raise ValueError(
+            f"psa_subgroup_table(): the increments are over the first strategy {strategies[0]!r}, "
+            f"not {ref!r}: run the PSA with the reference first"
+        )
+    measures = [m for m in MEASURES if m in by_subgroup.columns]
+    n_draws = int(by_subgroup["draw"].nunique())
+    design = "shared cohort" if shared_cohort else "cohort per draw"
+    rows: list[dict] = []
+    for (sub, level), block in by_subgroup.groupby(["subgroup", "level"], sort=False):
+        wide = {s: g.sort_values("draw") for s, g in block.groupby("strategy", sort=False)}
+        present = {len(g) for g in wide.values()}
+        if len(wide) != len(strategies) or len(present) != 1:
+            raise ValueError(f"psa_subgroup_table(): level {sub} = {level} lacks strategies in some draws")
+        # n_patients over every draw, a level absent from a draw counting 0 patients there
+        n = float(wide[ref]["n_patients"].sum()) / n_draws
+        base = {"subgroup": sub, "level": level, "n_patients": n, "n_draws": present.pop()}
+
+        def col(s: str, c: str, wide: dict[str, pd.DataFrame] = wide) -> np.ndarray:
+            return wide[s][c].to_numpy(dtype=float)
+
+        for s in strategies:
+            for m in measures:
+                rows.append(
+                    base
+                    | {"strategy": s, "quantity": m}
+                    | _over_draws(col(s, m), col(s, m + "_se") ** 2, shared_cohort)
+                )
+            for w in wtp:
+                value = w * col(s, EFFECT) - col(s, COST)
+                var = (
+                    w * w * col(s, EFFECT + "_se") ** 2
+                    - 2 * w * col(s, "cost_qalys_disc_cov")
+                    + col(s, COST + "_se") ** 2
+                )
+                rows.append(
+                    base
+                    | {"strategy": s, "quantity": "nmb", "wtp": float(w)}
+                    | _over_draws(value, var, shared_cohort)
+                )
+            if s == ref:
+                continue
+            vs = base | {"strategy": s, "comparator": ref}
+            for m in measures:
+                inc = col(s, m) - col(ref, m)
+                rows.append(
+                    vs
+                    | {"quantity": f"inc_{m}"}
+                    | _over_draws(inc, col(s, f"inc_{m}_se") ** 2, shared_cohort)
+                )
+            dc, de = col(s, COST) - col(ref, COST), col(s, EFFECT) - col(ref, EFFECT)
+            rows.append(vs | {"quantity": "icer"} | _icer_of_means(float(dc.mean()), float(de.mean())))
+            for w in wtp:
+                var = w * w * col(s, f"inc_{EFFECT}_se") ** 2 - 2 * w * col(s, "inc_cost_qalys_disc_cov")
+                var = var + col(s, f"inc_{COST}_se") ** 2
+                rows.append(
+                    vs
+                    | {"quantity": "inc_nmb", "wtp": float(w)}
+                    | _over_draws(w * de - dc, var, shared_cohort)
+                )
+    columns = ["subgroup", "level", "strategy", "comparator", "quantity", "wtp", "n_patients", "mean", "se"]
+    columns += ["low", "high", "note"]
+    out = pd.DataFrame(rows)
+    for c in columns:
+        if c not in out.columns:
+            out[c] = np.nan
+    for c in ("comparator", "note"):
+        out[c] = out[c].astype(object).where(out[c].notna(), "")
+    return out[columns + ["n_draws"]].assign(design=design)

@@ -15,6 +15,7 @@ from analysis.economics import EconomicEvaluation
 from analysis.figures import outcome_curves_figure
 from analysis.summary import milestone_summary
 from analysis.survival import cumulative_incidence
+from sim.model.columns import COST_UNDISC, QALYS_UNDISC
 from sim.run.runner import SimulationResult, horizon_of
 
 from . import content, images
@@ -150,8 +151,8 @@ def story_context(story) -> dict[str, Any]:
                 "years": f"{r['years_with_disease']:.1f}",
                 "disabled": f"{r['years_disabled']:.1f}",
                 "end": end,
-                "qalys": f"{r['qalys']:.2f}" if "qalys" in r else "",
-                "cost": content.money(r["cost"]) if "cost" in r else "",
+                "qalys": f"{r[QALYS_UNDISC]:.2f}" if QALYS_UNDISC in r else "",
+                "cost": content.money(r[COST_UNDISC]) if COST_UNDISC in r else "",
             }
         )
     return {

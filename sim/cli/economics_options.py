@@ -58,14 +58,17 @@ def subgroups_type(text: str) -> list[str]:
 
 
 def add_subgroups_argument(p: argparse.ArgumentParser) -> None:
-    """``--subgroups``: results by subgroup level in subgroups.csv (``run``, ``compare``, ``psa``)."""
+    """``--subgroups``: results by subgroup level in subgroups.csv (``run``, ``compare``) and
+    psa_subgroups.csv (``psa``, ``compare --psa``)."""
     p.add_argument(
         "--subgroups",
         type=subgroups_type,
         default=None,
         metavar="NAMES",
-        help="also write subgroups.csv: every summary (and with several strategies every increment, ICER and "
-        "NMB) by level of sex, titre_band and/or age_band (comma-separated), on the same paired patients",
+        help="also write subgroups.csv (run, compare: the base case) and, with a PSA, psa_subgroups.csv "
+        "(over the draws: means, Monte Carlo errors, 2.5-97.5%% intervals): every summary (and with several "
+        "strategies every increment, ICER and NMB) by level of sex, titre_band and/or age_band "
+        "(comma-separated), on the same paired patients",
     )
 
 

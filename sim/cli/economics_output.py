@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.cea import ce_plane, ceac, ceaf, evpi
-from analysis.economics import EconomicEvaluation
+from analysis.economics import DISCOUNTED_NAMES, EconomicEvaluation
 from sim.cli.common import UsageError, save_png
 
 
@@ -150,11 +150,12 @@ def write_psa_outputs(
     if not shared_cohort:
         table["evpi_uncorrected"] = evpi(psa, grid, **kw)["evpi"].to_numpy()
     out["evpi"] = population_value(table, population) if population is not None else table
-    out["icers_psa"] = psa_icers(analysed, **kw).rename(columns={"cost": "cost_disc", "effect": "qalys_disc"})
-    out["ce_plane"] = ce_plane(psa, reference, **kw)
+    out["icers_psa"] = psa_icers(analysed, **kw).rename(columns=DISCOUNTED_NAMES)
+    plane = ce_plane(psa, reference, **kw)
+    out["ce_plane"] = plane.rename(columns=DISCOUNTED_NAMES)
     for name in ("ceac", "ceaf", "pairwise_ceac", "expected_loss", "evpi", "icers_psa", "ce_plane"):
         out[name].to_csv(tmp / f"{name}.csv", index=False)
-    save_png(ce_plane_figure(out["ce_plane"], wtp, reference, currency), tmp / "ce_plane.png")
+    save_png(ce_plane_figure(plane, wtp, reference, currency), tmp / "ce_plane.png")
     save_png(ceac_figure(out["ceac"], out["ceaf"], currency), tmp / "ceac.png")
     save_png(pairwise_ceac_figure(out["pairwise_ceac"], currency), tmp / "pairwise_ceac.png")
     save_png(expected_loss_figure(out["expected_loss"], currency), tmp / "expected_loss.png")
@@ -242,24 +243,27 @@ def run_psa_outputs(
     checkpoint=None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Run the PSA of ``compare --psa`` or ``psa`` (reference first, so every increment is over it) and write
-    its tables and figures; returns the tables and the PSA's metadata."""
+    its tables and figures; with ``--subgroups`` also ``psa_subgroups.csv``, the subgroup results over the
+    draws (the same simulations). Returns the tables and the PSA's metadata."""
     from analysis.dsa import candidate_parameters
-    from sim.run.psa import psa_attrs, run_psa
+    from analysis.subgroups import psa_subgroup_table
+    from sim.run.psa import psa_attrs, run_psa, run_psa_by_subgroup
 
     shared = args.cohort == "shared" or args.shared_cohort
     ordered = sorted(scenarios, key=lambda s: s.strategy != reference)
-    psa = run_psa(
-        ordered,
-        n_draws,
-        n_patients,
-        args.seed,
-        args.workers,
-        progress=True,
-        shared_cohort=shared,
-        checkpoint=checkpoint,
-        check_invariants=getattr(args, "check_invariants", False),
-        executor=getattr(args, "executor", None),
-    )
+    subgroups = getattr(args, "subgroups", None) or []
+    options = {
+        "shared_cohort": shared,
+        "checkpoint": checkpoint,
+        "check_invariants": getattr(args, "check_invariants", False),
+        "executor": getattr(args, "executor", None),
+    }
+    if subgroups:
+        psa, by_subgroup = run_psa_by_subgroup(
+            ordered, n_draws, n_patients, args.seed, subgroups, args.workers, progress=True, **options
+        )
+    else:
+        psa = run_psa(ordered, n_draws, n_patients, args.seed, args.workers, progress=True, **options)
     population = population_of(ordered[0])
     tables = write_psa_outputs(
         tmp,
@@ -272,6 +276,9 @@ def run_psa_outputs(
         evppi_parameters=list(candidate_parameters(ordered)) if args.evppi else None,
         population=population,
     )
+    if subgroups:
+        tables["psa_subgroups"] = psa_subgroup_table(by_subgroup, reference, args.wtp, shared_cohort=shared)
+        tables["psa_subgroups"].to_csv(tmp / "psa_subgroups.csv", index=False)
     meta = psa_attrs(ordered, n_draws, n_patients, args.seed, shared)
     meta |= {"design": "shared cohort" if shared else "cohort per draw (decision results denoised)"}
     meta |= {"reference": reference, "population_patients": population, "evppi": bool(args.evppi)}
@@ -319,14 +326,14 @@ def incremental_text(ev: EconomicEvaluation) -> str:
         return ""
     lines = [
         f"Incremental vs {ev.reference} (paired patients; mean ± SE; discounted):",
-        f"{'strategy':<28}{'vs':<28}{'inc cost':>12}{'± se':>9}{'inc QALYs':>11}{'± se':>8}{'ICER':>11}"
-        "  note",
+        f"{'strategy':<28}{'vs':<28}{'inc_cost_disc':>14}{'± se':>9}{'inc_qalys_disc':>15}{'± se':>8}"
+        f"{'ICER':>11}  note",
     ]
     for r in t.itertuples(index=False):
         icer = "-" if r.icer != r.icer else f"{r.icer:,.0f}"
         lines.append(
-            f"{r.strategy:<28}{r.reference:<28}{r.inc_cost_disc:>12,.0f}{r.inc_cost_disc_se:>9,.0f}"
-            f"{r.inc_qalys_disc:>11.3f}{r.inc_qalys_disc_se:>8.3f}{icer:>11}  {r.note}"
+            f"{r.strategy:<28}{r.reference:<28}{r.inc_cost_disc:>14,.0f}{r.inc_cost_disc_se:>9,.0f}"
+            f"{r.inc_qalys_disc:>15.3f}{r.inc_qalys_disc_se:>8.3f}{icer:>11}  {r.note}"
         )
     return "\n".join(lines)
 

@@ -15,7 +15,6 @@ from sim.cli.economics_output import (
     run_psa_outputs,
     to_json,
     versions,
-    write_subgroups,
     write_workbook,
 )
 from sim.run.output import atomic_output_dir, check_output_dir
@@ -29,8 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Sample every uncertain parameter N times, simulate each strategy on the same patients, "
         "and write psa.csv, psa_variance.csv (patient noise vs parameter uncertainty, with advice on "
         "patients and draws), with two or more strategies the acceptability, expected-loss, EVPI and "
-        "PSA-ICER tables and figures (with --evppi also evppi.csv), results.xlsx (every table) and "
-        "metadata.json.",
+        "PSA-ICER tables and figures (with --evppi also evppi.csv, with --subgroups psa_subgroups.csv over "
+        "the draws), results.xlsx (every table) and metadata.json.",
     )
     add_psa_arguments(p)
     resume_option(p)
@@ -52,11 +51,6 @@ def run(args: argparse.Namespace) -> int:
         tables, attrs = run_psa_outputs(
             tmp, scenarios, reference, args, args.draws, args.patients, checkpoint=checkpoint
         )
-        if args.subgroups:  # on the base-case patients (point values), paired across strategies
-            from sim.run.psa import simulate_strategies
-
-            base = simulate_strategies(scenarios, args.patients, args.seed, args.workers, progress=True)
-            tables["subgroups"] = write_subgroups(tmp, base, args.subgroups, reference, args.wtp)
         write_workbook(tmp, tables)
         metadata = {"command": "psa", "arguments": arguments_of(args), **attrs}
         metadata["versions"] = versions()

@@ -14,25 +14,10 @@ import math
 from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
 
-COST_CATEGORIES = (
-    "drugs",
-    "administration",
-    "monitoring",
-    "adverse_events",
-    "diagnostics",
-    "devices",
-    "disease_care",
-)
-OUTCOME_COLUMNS = (
-    "lys",
-    "lys_disc",
-    "qalys",
-    "qalys_disc",
-    "cost",
-    "cost_disc",
-    *(f"cost_{c}" for c in COST_CATEGORIES),
-    *(f"cost_{c}_disc" for c in COST_CATEGORIES),
-)
+# The column names live in sim.model.columns (one place for every table); re-exported here.
+from sim.model.columns import COST_CATEGORIES as COST_CATEGORIES
+from sim.model.columns import OUTCOME_COLUMNS as OUTCOME_COLUMNS
+
 DIAGNOSTIC_COSTS = {
     "presentation": "gp_visit",
     "neurology_exam": "neurology_exam",

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import SimulationError
+from sim.model.columns import COST_CATEGORIES, DISC, LYS_UNDISC, QALYS_UNDISC, UNDISC, category_column
 from sim.model.milestones import ORDER_PAIRS, PHENOTYPE_BETWEEN
-from sim.model.outcomes import COST_CATEGORIES
 from sim.model.process import MILESTONES
 
 __all__ = ["InvariantError", "check_invariants"]
@@ -67,8 +67,8 @@ def _a1(p: pd.DataFrame, horizon: float, context: str) -> None:
                 bad,
                 lambda i, t=t, name=name: f"{name} = {t[i]!r}, t_death = {t_death[i]!r}, horizon {horizon}",
             )
-    if "lys" in p:
-        lys = p["lys"].to_numpy()
+    if LYS_UNDISC in p:
+        lys = p[LYS_UNDISC].to_numpy()
         bad = ~(np.abs(lys - end) <= TOL * np.maximum(1.0, end))
         if bad.any():
             _fail(
@@ -77,7 +77,7 @@ def _a1(p: pd.DataFrame, horizon: float, context: str) -> None:
                 context,
                 p,
                 bad,
-                lambda i: f"lys {lys[i]!r} != {end[i]!r}",
+                lambda i: f"{LYS_UNDISC} {lys[i]!r} != {end[i]!r}",
             )
 
 
@@ -167,7 +167,7 @@ def _utility_bounds(u: SimpleNamespace) -> tuple[float, float, bool]:
 
 def _a4_a5(p: pd.DataFrame, values: SimpleNamespace, context: str) -> None:
     econ = getattr(values, "economics", None)
-    if econ is None or "qalys" not in p:
+    if econ is None or QALYS_UNDISC not in p:
         return
 
     def check(code: str, what: str, ok: np.ndarray, detail) -> None:
@@ -175,25 +175,26 @@ def _a4_a5(p: pd.DataFrame, values: SimpleNamespace, context: str) -> None:
             _fail(code, what, context, p, ~ok, detail)
 
     col = {c: p[c].to_numpy() for c in p.columns if c.startswith(("cost", "qalys", "lys"))}
-    slack = {m: TOL * np.maximum(1.0, np.abs(col[m])) for m in ("cost", "lys", "qalys")}
+    slack = {m: TOL * np.maximum(1.0, np.abs(col[m + UNDISC])) for m in ("cost", "lys", "qalys")}
     lowest, highest, losses = _utility_bounds(econ.utilities)
     for m in ("cost", "lys") + (("qalys",) if lowest >= 0 and not losses else ()):
+        d, u = m + DISC, m + UNDISC
         check(
             "A4",
             f"discounted {m} <= undiscounted",
-            col[f"{m}_disc"] <= col[m] + slack[m],
-            lambda i, m=m: f"{m}_disc {col[f'{m}_disc'][i]!r} > {m} {col[m][i]!r}",
+            col[d] <= col[u] + slack[m],
+            lambda i, d=d, u=u: f"{d} {col[d][i]!r} > {u} {col[u][i]!r}",
         )
+    qalys, lys = col[QALYS_UNDISC], col[LYS_UNDISC]
     if highest <= 1.0:
         check(
             "A4",
             "QALYs <= life-years",
-            col["qalys"] <= col["lys"] + slack["lys"],
-            lambda i: f"qalys {col['qalys'][i]!r} > lys {col['lys'][i]!r}",
+            qalys <= lys + slack["lys"],
+            lambda i: f"{QALYS_UNDISC} {qalys[i]!r} > {LYS_UNDISC} {lys[i]!r}",
         )
-    lys = col["lys"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(lys > 0, col["qalys"] / np.where(lys > 0, lys, 1.0), np.nan)
+        ratio = np.where(lys > 0, qalys / np.where(lys > 0, lys, 1.0), np.nan)
     followed = lys > 0
     ok = ~followed | (ratio <= highest + TOL)
     if not losses:
@@ -204,8 +205,9 @@ def _a4_a5(p: pd.DataFrame, values: SimpleNamespace, context: str) -> None:
         ok,
         lambda i: f"QALYs / LYs = {ratio[i]!r}",
     )
-    for suffix in ("", "_disc"):
-        parts = np.column_stack([col[f"cost_{c}{suffix}"] for c in COST_CATEGORIES])
+    for discounted in (False, True):
+        suffix = DISC if discounted else UNDISC
+        parts = np.column_stack([col[category_column(c, discounted)] for c in COST_CATEGORIES])
         check("A5", "cost categories >= 0", (parts >= 0).all(axis=1), f"a negative cost category{suffix}")
         total = col[f"cost{suffix}"]
         check(

@@ -35,12 +35,14 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.model.columns import COST_DISC, COST_UNDISC, LYS_DISC, LYS_UNDISC, QALYS_DISC, QALYS_UNDISC
 from sim.random import parameter_generator
 from sim.run.checkpoint import Checkpoint, Stage
 from sim.run.executors import ExecutorLike, completed_results, ordered_results
 from sim.run.invariants import check_invariants as check_cohort_invariants
 from sim.run.progress import progress_bar
 from sim.run.runner import SimulationResult, simulate
+from sim.run.subgroups import subgroup_summaries
 from sim.scenario.loading import Scenario, scenario_from_dict
 from sim.scenario.parameters import Param, sample
 
@@ -55,19 +57,15 @@ __all__ = [
     "psa_attrs",
     "run_cohorts",
     "run_psa",
+    "run_psa_by_subgroup",
     "sample_parameters",
     "simulate_strategies",
     "summarise_arm",
 ]
 
-#: Output name → column of ``result.patients``: discounted (the headline), then undiscounted.
+#: Output name → column of ``result.patients`` (the same names): discounted (the headline), then undiscounted.
 PSA_MEASURES: dict[str, str] = {
-    "cost_disc": "cost_disc",
-    "qalys_disc": "qalys_disc",
-    "lys_disc": "lys_disc",
-    "cost_undisc": "cost",
-    "qalys_undisc": "qalys",
-    "lys_undisc": "lys",
+    name: name for name in (COST_DISC, QALYS_DISC, LYS_DISC, COST_UNDISC, QALYS_UNDISC, LYS_UNDISC)
 }
 
 
@@ -282,8 +280,8 @@ def paired_errors(patients: pd.DataFrame, first: pd.DataFrame) -> dict[str, floa
     """:data:`PAIRED_COLUMNS` of one strategy's patients against the first strategy's (row i: the same
     patient); 0 for the first strategy itself."""
     n = len(patients)
-    d_cost = patients["cost_disc"].to_numpy(dtype=float) - first["cost_disc"].to_numpy(dtype=float)
-    d_qalys = patients["qalys_disc"].to_numpy(dtype=float) - first["qalys_disc"].to_numpy(dtype=float)
+    d_cost = patients[COST_DISC].to_numpy(dtype=float) - first[COST_DISC].to_numpy(dtype=float)
+    d_qalys = patients[QALYS_DISC].to_numpy(dtype=float) - first[QALYS_DISC].to_numpy(dtype=float)
     if n < 2:
         return dict.fromkeys(PAIRED_COLUMNS, math.nan)
     cov = np.cov(d_cost, d_qalys, ddof=1) / n
@@ -294,12 +292,14 @@ def paired_errors(patients: pd.DataFrame, first: pd.DataFrame) -> dict[str, floa
     }
 
 
-def _run_job(shared: tuple, task: tuple[CohortJob, str]) -> list[dict[str, float]]:
-    """A task of :func:`run_cohorts`: every strategy of one job, summarised (``label`` names the job)."""
-    scenarios, n_patients, seed, invariants = shared
+def _run_job(shared: tuple, task: tuple[CohortJob, str]) -> list[dict[str, float]] | dict[str, list[dict]]:
+    """A task of :func:`run_cohorts`: every strategy of one job, summarised (``label`` names the job); with
+    subgroups, ``{"arms": <those rows>, "subgroups": <sim.run.subgroups.subgroup_summaries records>}``."""
+    scenarios, n_patients, seed, invariants, subgroups = shared
     job, label = task
     rows = []
     first = None
+    cohorts = []
     for scenario, overrides in zip(scenarios, job.overrides, strict=True):
         result = simulate(
             scenario,
@@ -313,17 +313,25 @@ def _run_job(shared: tuple, task: tuple[CohortJob, str]) -> list[dict[str, float
             check_cohort_invariants(result, label)
         first = result.patients if first is None else first
         rows.append(summarise_arm(result.patients) | paired_errors(result.patients, first))
+        if subgroups:
+            cohorts.append(result.patients)
+    if subgroups:
+        return {"arms": rows, "subgroups": subgroup_summaries(cohorts, subgroups, list(PSA_MEASURES))}
     return rows
 
 
-def _job_description(items: Sequence[Scenario], job: CohortJob, n_patients: int) -> dict[str, Any]:
-    """What a job's checkpoint record must match: strategies, cohort size, draw key and parameter values."""
-    return {
+def _job_description(
+    items: Sequence[Scenario], job: CohortJob, n_patients: int, subgroups: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What a job's checkpoint record must match: strategies, cohort size, draw key and parameter values
+    (and the subgroups summarised, if any)."""
+    description = {
         "strategies": [s.strategy for s in items],
         "n_patients": n_patients,
         "draw": job.draw,
         "overrides": [dict(ov) for ov in job.overrides],
     }
+    return description | ({"subgroups": list(subgroups)} if subgroups else {})
 
 
 def run_cohorts(
@@ -356,6 +364,26 @@ def run_cohorts(
         :data:`PSA_MEASURES`, the cohort mean and its Monte Carlo standard error (``<measure>_se``). One row
         per job × strategy, in job then strategy order, whatever the number of workers.
     """
+    return _run_cohorts(
+        scenarios, jobs, n_patients, seed, workers, progress, unit, checkpoint, check_invariants, executor
+    )[0]
+
+
+def _run_cohorts(
+    scenarios: Scenario | Sequence[Scenario],
+    jobs: Sequence[CohortJob],
+    n_patients: int,
+    seed: int,
+    workers: int = 1,
+    progress: bool = False,
+    unit: str = "run",
+    checkpoint: Stage | None = None,
+    check_invariants: bool = False,
+    executor: ExecutorLike = None,
+    subgroups: Sequence[str] = (),
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """:func:`run_cohorts`, and with ``subgroups`` also each job's summaries by subgroup level (a frame with
+    ``job``, ``draw``, ``strategy`` and the columns of :func:`sim.run.subgroups.subgroup_summaries`)."""
     items = as_scenario_list(scenarios)
     n_patients = _check_positive_int("n_patients", n_patients)
     seed = _check_seed(seed)
@@ -365,20 +393,21 @@ def run_cohorts(
             raise ValueError(
                 f"each job needs overrides for {len(items)} strategies, got {len(job.overrides)}"
             )
-    described = [_job_description(items, job, n_patients) for job in jobs]
-    results: list[list[dict[str, float]] | None] = [None] * len(jobs)
+    subgroups = list(subgroups)
+    described = [_job_description(items, job, n_patients, subgroups) for job in jobs]
+    results: list[Any] = [None] * len(jobs)
     if checkpoint is not None:
         for k, description in enumerate(described):
             results[k] = checkpoint.load(k, description)
     pending = [k for k, rows in enumerate(results) if rows is None]
 
-    def finished(k: int, rows: list[dict[str, float]]) -> None:
+    def finished(k: int, rows: Any) -> None:
         results[k] = rows
         if checkpoint is not None:
             checkpoint.save(k, described[k], rows)
         bar.update(1)
 
-    shared = (items, n_patients, seed, check_invariants)
+    shared = (items, n_patients, seed, check_invariants, tuple(subgroups))
     tasks = [(jobs[k], f"{unit} {k + 1}") for k in pending]
     with progress_bar(len(jobs), unit, progress, delay=1.0) as bar:
         bar.update(len(jobs) - len(pending))
@@ -386,13 +415,24 @@ def run_cohorts(
         for i, rows in completed_results(_run_job, tasks, shared, executor=executor, workers=workers):
             finished(pending[i], rows)
     records = []
+    by_level = []
+    names = [s.strategy for s in items]
     for k, (job, rows) in enumerate(zip(jobs, results, strict=True)):
+        if subgroups:
+            for record in rows["subgroups"]:
+                by_level.append({"job": k, "draw": job.draw, **record, "strategy": names[record["strategy"]]})
+            rows = rows["arms"]
         for scenario, row in zip(items, rows, strict=True):
             records.append({"job": k, "draw": job.draw, "strategy": scenario.strategy, **row})
     columns = ["job", "draw", "strategy", "n_patients"]
     columns += [c for name in PSA_MEASURES for c in (name, name + "_se")]
     columns += list(PAIRED_COLUMNS)
-    return pd.DataFrame.from_records(records, columns=columns)
+    table = pd.DataFrame.from_records(records, columns=columns)
+    if not subgroups:
+        return table, None
+    front = ["job", "draw", "subgroup", "level", "strategy", "n_patients"]
+    levels = pd.DataFrame.from_records(by_level)
+    return table, levels[front + [c for c in levels.columns if c not in front]]
 
 
 def run_psa(
@@ -457,6 +497,65 @@ def run_psa(
         If a draw breaks a rule of a scenario (checked for all draws before any simulation), a scenario has
         no economics, or two scenarios name the same strategy.
     """
+    options = {"checkpoint": checkpoint, "check_invariants": check_invariants, "executor": executor}
+    return _run_psa(scenarios, n_draws, n_patients, seed, workers, progress, shared_cohort, (), **options)[0]
+
+
+def run_psa_by_subgroup(
+    scenarios: Scenario | Sequence[Scenario],
+    n_draws: int,
+    n_patients: int,
+    seed: int,
+    subgroups: Sequence[str],
+    workers: int = 1,
+    progress: bool = False,
+    *,
+    shared_cohort: bool = True,
+    checkpoint: Checkpoint | None = None,
+    check_invariants: bool = False,
+    executor: ExecutorLike = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`run_psa`, and each draw's cohort summarised by subgroup level on the same simulations.
+
+    Parameters
+    ----------
+    subgroups : sequence of str
+        Names from :data:`sim.run.subgroups.SUBGROUPS`.
+    scenarios, n_draws, n_patients, seed, workers, progress, shared_cohort, checkpoint, check_invariants
+        As :func:`run_psa` (and ``executor``).
+
+    Returns
+    -------
+    psa : pandas.DataFrame
+        The table of :func:`run_psa` (identical).
+    by_subgroup : pandas.DataFrame
+        One row per draw × subgroup × level × strategy: ``draw``, ``subgroup``, ``level``, ``strategy``,
+        ``n_patients`` (of the level in that draw's cohort), for each measure of :data:`PSA_MEASURES` its mean
+        over the level's patients and its Monte Carlo standard error ``<measure>_se``, the paired standard
+        error of its increment over the first strategy ``inc_<measure>_se`` (0 for the first strategy) and
+        ``inc_cost_qalys_disc_cov``. :func:`analysis.subgroups.psa_subgroup_table` summarises it over draws.
+    """
+    from sim.run.subgroups import parse_subgroups
+
+    names = parse_subgroups(",".join(subgroups))
+    options = {"checkpoint": checkpoint, "check_invariants": check_invariants, "executor": executor}
+    return _run_psa(scenarios, n_draws, n_patients, seed, workers, progress, shared_cohort, names, **options)
+
+
+def _run_psa(
+    scenarios: Scenario | Sequence[Scenario],
+    n_draws: int,
+    n_patients: int,
+    seed: int,
+    workers: int,
+    progress: bool,
+    shared_cohort: bool,
+    subgroups: Sequence[str],
+    *,
+    checkpoint: Checkpoint | None,
+    check_invariants: bool,
+    executor: ExecutorLike,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     items = as_scenario_list(scenarios)
     n_draws = _check_positive_int("n_draws", n_draws)
     n_patients = _check_positive_int("n_patients", n_patients)
@@ -478,7 +577,7 @@ def run_psa(
             overrides.append(ov)
         jobs.append(CohortJob(0 if shared_cohort else d, tuple(overrides)))
     stage = checkpoint.stage("psa") if checkpoint is not None else None
-    out = run_cohorts(
+    out, by_subgroup = _run_cohorts(
         items,
         jobs,
         n_patients,
@@ -489,12 +588,18 @@ def run_psa(
         checkpoint=stage,
         check_invariants=check_invariants,
         executor=executor,
+        subgroups=subgroups,
     )
     out["draw"] = out["job"] + 1
     out = out.drop(columns="job")
     out = pd.concat([out, draws[param_columns].reset_index(drop=True)], axis=1)
-    out.attrs.update(psa_attrs(items, n_draws, n_patients, seed, shared_cohort))
-    return out
+    attrs = psa_attrs(items, n_draws, n_patients, seed, shared_cohort)
+    out.attrs.update(attrs)
+    if by_subgroup is not None:
+        by_subgroup["draw"] = by_subgroup["job"] + 1
+        by_subgroup = by_subgroup.drop(columns="job")
+        by_subgroup.attrs.update(attrs)
+    return out, by_subgroup
 
 
 def psa_attrs(

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.model.columns import COST_DISC, COST_UNDISC, LYS_UNDISC, QALYS_DISC, QALYS_UNDISC
+
 PatientStory = Any  # a sim.story.story.PatientStory (not imported: that module imports this one)
 
 SUMMARY_ROWS = (
@@ -23,11 +25,11 @@ SUMMARY_ROWS = (
     ("death_cause", "Cause of death", "{}"),
     ("n_courses", "Treatment courses (including therapy and aids)", "{}"),
     ("n_adverse_events", "Side effects", "{}"),
-    ("lys", "Life-years", "{:.2f}"),
-    ("qalys", "Quality-adjusted life-years (QALYs)", "{:.2f}"),
-    ("qalys_disc", "QALYs, discounted", "{:.2f}"),
-    ("cost", "Costs{currency}", "{:,.0f}"),
-    ("cost_disc", "Costs{currency}, discounted", "{:,.0f}"),
+    (LYS_UNDISC, "Life-years, undiscounted", "{:.2f}"),
+    (QALYS_UNDISC, "Quality-adjusted life-years (QALYs), undiscounted", "{:.2f}"),
+    (QALYS_DISC, "QALYs, discounted", "{:.2f}"),
+    (COST_UNDISC, "Costs{currency}, undiscounted", "{:,.0f}"),
+    (COST_DISC, "Costs{currency}, discounted", "{:,.0f}"),
 )
 
 CAUSE_WORDS = {"background": "other causes", "malignancy": "blood cancer", "treatment": "treatment harm"}

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.model.columns import COST_DISC, COST_UNDISC, LYS_DISC, LYS_UNDISC, QALYS_DISC, QALYS_UNDISC
 from sim.run.runner import SimulationResult, horizon_of, simulate
 from sim.run.trajectory import outcome_scales
 from sim.scenario.loading import Scenario
@@ -66,7 +67,8 @@ class PatientStory:
     summary : DataFrame
         One row per strategy: ``years_with_disease`` (first symptom to death or end of follow-up),
         ``years_disabled`` (alive at modified Rankin >= 3), ``died``, ``death_cause``, ``age_at_end``; and
-        with economics ``lys``, ``qalys``, ``cost`` (undiscounted) and their ``_disc`` versions.
+        with economics ``lys_undisc``, ``qalys_undisc``, ``cost_undisc`` (undiscounted) and their ``_disc``
+        versions.
     partings : tuple of Parting
         For each other strategy, where its course first differs from the reference (``None`` if never).
     pick, reason : str or None
@@ -300,7 +302,7 @@ def _summary(one: SimulationResult, row: pd.Series, t_end: float) -> dict[str, A
         "n_courses": int(row["n_courses"]),
         "n_adverse_events": int(row["n_adverse_events"]),
     }
-    for col in ("lys", "qalys", "cost", "lys_disc", "qalys_disc", "cost_disc"):
+    for col in (LYS_UNDISC, QALYS_UNDISC, COST_UNDISC, LYS_DISC, QALYS_DISC, COST_DISC):
         if col in row.index:
             out[col] = float(row[col])
     return out

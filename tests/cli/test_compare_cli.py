@@ -100,7 +100,7 @@ def test_module_writes_every_table_and_figure_and_prints_the_icer_table(files, t
     assert {p.name for p in out.iterdir()} == expected
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary["strategy"]) == ["supportive_care", "rituximab_at_diagnosis"]
-    for m in ("cost_disc", "qalys_disc", "lys_disc", "cost", "cost_drugs_disc"):
+    for m in ("cost_disc", "qalys_disc", "lys_disc", "cost_undisc", "cost_drugs_disc", "cost_drugs_undisc"):
         assert summary[m + "_se"].gt(0).all(), m
     assert set(summary["currency"]) == {"GBP"} and set(summary["price_year"]) == {2019}
     icers = pd.read_csv(out / "icers.csv")

@@ -90,9 +90,10 @@ def test_qalys_are_bounded_by_life_years_for_any_utilities(values: dict[str, flo
     )
     highest = max(levels) + u["physiotherapy_gain"]
     tol = 1e-9
-    assert (p["qalys"] >= -tol).all() and (p["qalys"] <= p["lys"] + tol).all()
-    assert (p["qalys_disc"] <= p["qalys"] + tol).all() and (p["lys_disc"] <= p["lys"] + tol).all()
-    ratio = p["qalys"] / p["lys"]
+    assert (p["qalys_undisc"] >= -tol).all() and (p["qalys_undisc"] <= p["lys_undisc"] + tol).all()
+    assert (p["qalys_disc"] <= p["qalys_undisc"] + tol).all()
+    assert (p["lys_disc"] <= p["lys_undisc"] + tol).all()
+    ratio = p["qalys_undisc"] / p["lys_undisc"]
     assert ratio.between(lowest - tol, highest + tol).all()
 
 

@@ -61,7 +61,7 @@ def test_a1_a_milestone_after_death_or_wrong_life_years(cohort) -> None:
     with pytest.raises(InvariantError, match=rf"A1 .*in PSA draw 3, strategy '\S+', patient {pid} "):
         check_invariants(broken(cohort, t_diagnosis=(i, t_death + 0.5)), "PSA draw 3")
     with pytest.raises(InvariantError, match="A1 .*time alive sums"):
-        check_invariants(broken(cohort, lys=(0, cohort.patients.loc[0, "lys"] + 1e-3)))
+        check_invariants(broken(cohort, lys_undisc=(0, cohort.patients.loc[0, "lys_undisc"] + 1e-3)))
 
 
 def test_a2_a_patient_in_no_state(cohort, monkeypatch) -> None:
@@ -91,11 +91,12 @@ def test_a3_symptoms_out_of_order_and_a_falling_untreated_burden(cohort) -> None
 
 def test_a4_qalys_above_life_years_and_a5_costs_that_do_not_add_up(cohort) -> None:
     with pytest.raises(InvariantError, match="A4 .*QALYs <= life-years"):
-        check_invariants(broken(cohort, qalys=(2, cohort.patients.loc[2, "lys"] + 0.5)))
+        check_invariants(broken(cohort, qalys_undisc=(2, cohort.patients.loc[2, "lys_undisc"] + 0.5)))
     with pytest.raises(InvariantError, match="A4 .*discounted cost"):
-        check_invariants(broken(cohort, cost_disc=(2, cohort.patients.loc[2, "cost"] + 10.0)))
+        check_invariants(broken(cohort, cost_disc=(2, cohort.patients.loc[2, "cost_undisc"] + 10.0)))
     with pytest.raises(InvariantError, match="A5 .*sum to the total"):
-        check_invariants(broken(cohort, cost_drugs=(2, cohort.patients.loc[2, "cost_drugs"] + 10.0)))
+        drugs = cohort.patients.loc[2, "cost_drugs_undisc"]
+        check_invariants(broken(cohort, cost_drugs_undisc=(2, drugs + 10.0)))
     with pytest.raises(InvariantError, match="A5 .*>= 0"):
         check_invariants(broken(cohort, cost_devices_disc=(2, -1.0)))
 
@@ -107,7 +108,7 @@ def corrupt_frame_of(strategy_name: str, monkeypatch) -> None:
     def frame(strategy: str, outputs):
         out = original(strategy, outputs)
         if strategy == strategy_name:
-            out.loc[out.index[-1], "qalys"] = out["lys"].iloc[-1] + 1.0
+            out.loc[out.index[-1], "qalys_undisc"] = out["lys_undisc"].iloc[-1] + 1.0
         return out
 
     monkeypatch.setattr(runner, "_patients_frame", frame)

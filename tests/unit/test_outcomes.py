@@ -24,7 +24,7 @@ from sim.scenario.loading import bundled_scenario_path
 N = 150
 SEED = 424242
 HORIZON = 20.0
-HEALTH = ("lys", "lys_disc", "qalys", "qalys_disc")
+HEALTH = ("lys_undisc", "lys_disc", "qalys_undisc", "qalys_disc")
 COSTS = tuple(c for c in OUTCOME_COLUMNS if c.startswith("cost"))
 MILESTONE_COLUMNS = ("t_sensory_hands", "t_ataxia", "t_weakness", "t_disabled", "t_diagnosis", "t_death")
 
@@ -147,11 +147,12 @@ def test_qalys_within_life_years_and_discounted_within_undiscounted(name: str) -
     highest = max(levels) + u.physiotherapy_gain
     assert lowest >= 0 and highest <= 1
     tol = 1e-9
-    assert (p["qalys"] <= p["lys"] + tol).all()
+    assert (p["qalys_undisc"] <= p["lys_undisc"] + tol).all()
     assert (p["qalys_disc"] <= p["lys_disc"] + tol).all()
     for m in ("qalys", "lys", "cost"):
-        assert (p[f"{m}_disc"] <= p[m] + tol * np.maximum(1, p[m])).all(), m
-    ratio = p["qalys"] / p["lys"]
+        u = p[f"{m}_undisc"]
+        assert (p[f"{m}_disc"] <= u + tol * np.maximum(1, u)).all(), m
+    ratio = p["qalys_undisc"] / p["lys_undisc"]
     assert ratio.between(lowest - tol, highest + tol).all()
 
 
@@ -160,13 +161,13 @@ def test_cost_categories_sum_to_the_totals_and_are_never_negative(cohorts) -> No
     total, undiscounted and discounted, and every category is ≥ 0."""
     for result in cohorts.values():
         p = result.patients
-        for suffix in ("", "_disc"):
+        for suffix in ("_undisc", "_disc"):
             parts = p[[f"cost_{c}{suffix}" for c in COST_CATEGORIES]]
             assert (parts >= 0).all().all()
             np.testing.assert_allclose(parts.sum(axis=1), p[f"cost{suffix}"], rtol=1e-12, atol=1e-9)
     every = pd.concat([r.patients for r in cohorts.values()])
     for c in COST_CATEGORIES:  # each category in use somewhere, so the check is not vacuous
-        assert every[f"cost_{c}"].sum() > 0, c
+        assert every[f"cost_{c}_undisc"].sum() > 0, c
 
 
 # --------------------------------------------------------------------------------------------- A6
@@ -180,7 +181,7 @@ def test_a_shorter_horizon_never_increases_totals() -> None:
     a, b = run(long_).patients, run(short).patients
     for column in OUTCOME_COLUMNS:
         assert (b[column] <= a[column] + 1e-9 * np.maximum(1, a[column].abs())).all(), column
-    assert (b["lys"] < a["lys"]).any()
+    assert (b["lys_undisc"] < a["lys_undisc"]).any()
 
 
 def test_a_higher_discount_rate_never_increases_discounted_totals() -> None:
@@ -205,11 +206,11 @@ def test_a_higher_drug_price_raises_costs_only() -> None:
     dearer = updated(base, {"treatments.rituximab.costs.drug_cost_per_unit": 2 * price})
     a, b = run(base).patients, run(dearer).patients
     treated = a["n_courses"].to_numpy() > 0
-    assert (b["cost"] >= a["cost"]).all() and (b["cost_disc"] >= a["cost_disc"]).all()
+    assert (b["cost_undisc"] >= a["cost_undisc"]).all() and (b["cost_disc"] >= a["cost_disc"]).all()
     rtx = run(base, keep_events=True).courses
     got_rituximab = a["patient_id"].isin(rtx.loc[rtx["treatment"] == "rituximab", "patient_id"])
     assert got_rituximab.sum() > 10
-    assert (b["cost_drugs"][got_rituximab] > a["cost_drugs"][got_rituximab]).all()
+    assert (b["cost_drugs_undisc"][got_rituximab] > a["cost_drugs_undisc"][got_rituximab]).all()
     assert treated.sum() >= got_rituximab.sum()
     for column in (*HEALTH, *MILESTONE_COLUMNS):
         np.testing.assert_array_equal(b[column], a[column])
@@ -312,7 +313,7 @@ def test_utilities_all_one_give_qalys_equal_to_life_years() -> None:
     values = {p: 0.0 for p in utility_paths(base)}
     values.update({f"economics.utilities.mrs{k}": 1.0 for k in range(6)})
     p = run(updated(base, values)).patients
-    np.testing.assert_allclose(p["qalys"], p["lys"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(p["qalys_undisc"], p["lys_undisc"], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(p["qalys_disc"], p["lys_disc"], rtol=1e-12, atol=1e-12)
 
 
@@ -320,8 +321,8 @@ def test_utilities_all_zero_give_zero_qalys() -> None:
     """B14: every utility, decrement, gain and loss 0 → QALYs are exactly 0."""
     base = strategy("current_practice")
     p = run(updated(base, {p: 0.0 for p in utility_paths(base)})).patients
-    assert (p["qalys"] == 0).all() and (p["qalys_disc"] == 0).all()
-    assert (p["lys"] > 0).all()
+    assert (p["qalys_undisc"] == 0).all() and (p["qalys_disc"] == 0).all()
+    assert (p["lys_undisc"] > 0).all()
 
 
 def test_costs_all_zero_give_zero_costs() -> None:
@@ -341,7 +342,7 @@ def test_discount_rate_zero_makes_discounted_equal_undiscounted() -> None:
     p = run(updated(base, {"economics.discount_rate_costs": 0.0, "economics.discount_rate_effects": 0.0}))
     for column in OUTCOME_COLUMNS:
         if column.endswith("_disc"):
-            np.testing.assert_array_equal(p.patients[column], p.patients[column[: -len("_disc")]])
+            np.testing.assert_array_equal(p.patients[column], p.patients[column[: -len("_disc")] + "_undisc"])
 
 
 # --------------------------------------------------------------------------------------------- B16
@@ -590,8 +591,8 @@ def recompute(result: sim.SimulationResult) -> pd.DataFrame:
         _replay_events(ledger, events[patient.patient_id])
         if patient.patient_id in courses:
             _replay_courses(ledger, courses[patient.patient_id], v.treatments)
-        row = {"patient_id": patient.patient_id, "qalys": ledger.q, "qalys_disc": ledger.q_d}
-        row.update({f"cost_{k}": ledger.cost[k] for k in COST_CATEGORIES})
+        row = {"patient_id": patient.patient_id, "qalys_undisc": ledger.q, "qalys_disc": ledger.q_d}
+        row.update({f"cost_{k}_undisc": ledger.cost[k] for k in COST_CATEGORIES})
         row.update({f"cost_{k}_disc": ledger.cost_d[k] for k in COST_CATEGORIES})
         rows.append(row)
     return pd.DataFrame(rows)

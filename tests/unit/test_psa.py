@@ -19,6 +19,7 @@ from sim.run.psa import (
     parameter_uniforms,
     run_cohorts,
     run_psa,
+    run_psa_by_subgroup,
     sample_parameters,
     summarise_arm,
 )
@@ -374,10 +375,10 @@ def test_one_way_base_is_the_deterministic_comparison(tornado: pd.DataFrame) -> 
 def test_one_way_uses_common_random_numbers(tornado: pd.DataFrame) -> None:
     """Raising a cost of the alternative moves only its cost: the INMB falls by exactly that, QALYs stay."""
     row = tornado.set_index("parameter").loc["treatments.rituximab.costs.administration_cost_per_dose"]
-    assert row["inc_qalys_low"] == row["inc_qalys_high"]
+    assert row["inc_qalys_disc_low"] == row["inc_qalys_disc_high"]
     assert row["inmb_low"] > row["base"] > row["inmb_high"]
     outcome = tornado.set_index("parameter").loc["treatments.rituximab.efficacy.p_response"]
-    assert outcome["inc_qalys_high"] > outcome["inc_qalys_low"]
+    assert outcome["inc_qalys_disc_high"] > outcome["inc_qalys_disc_low"]
 
 
 def test_one_way_low_run_matches_a_direct_simulation(tornado: pd.DataFrame) -> None:
@@ -409,3 +410,17 @@ def test_two_way_grid() -> None:
     assert (t["value"] == t["inmb"]).all()
     with pytest.raises(ValueError, match="two different"):
         two_way(*pair(), x, x, n_patients=10, seed=SEED)
+
+
+def test_a_psa_by_subgroup_gives_the_same_psa_table_and_levels_that_partition_each_draws_cohort() -> None:
+    """The subgroup summaries ride on the same simulations: the PSA table is unchanged, every draw's levels
+    add up to its cohort, and an empty list of subgroups is refused with the allowed names."""
+    plain = run_psa(pair(), 3, 20, SEED)
+    psa, by = run_psa_by_subgroup(pair(), 3, 20, SEED, ["sex", "age_band"], workers=2)
+    pd.testing.assert_frame_equal(psa, plain)
+    sizes = by.groupby(["draw", "subgroup", "strategy"])["n_patients"].sum()
+    assert (sizes == 20).all() and set(by["subgroup"]) == {"sex", "age_band"}
+    first = by[by["strategy"] == STRATEGIES[0]]
+    assert (first["inc_cost_disc_se"] == 0).all()
+    with pytest.raises(ValueError, match="allowed: sex, titre_band, age_band"):
+        run_psa_by_subgroup(pair(), 2, 10, SEED, [])

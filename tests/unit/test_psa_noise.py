@@ -56,7 +56,7 @@ def _synthetic(n_draws: int, n_patients: int, sd_param: float, sd_patient: float
 def test_anova_recovers_known_variance_components():
     psa = _synthetic(4000, 100, sd_param=0.05, sd_patient=0.5, seed=1)
     split = variance_split(psa, 20000.0, shared_cohort=False)
-    row = split[split["quantity"] == "inc_qalys"].iloc[0]
+    row = split[split["quantity"] == "inc_qalys_disc"].iloc[0]
     assert row["var_first_order"] == pytest.approx(0.5**2 / 100)
     assert row["var_second_order"] == pytest.approx(0.05**2, rel=0.1)
     assert row["noise_share"] == pytest.approx(0.0025 / (0.0025 + 0.0025), abs=0.05)

@@ -44,17 +44,17 @@ def test_costs_and_effects_are_discounted_each_at_their_own_rate(
         }
     )
     p = sim.simulate(scenario, n_patients=60, seed=2).patients
-    followed = p["lys"] > 1.0
+    followed = p["lys_undisc"] > 1.0
     assert followed.sum() > 30
     for measure, rate in (("cost", cost_rate), ("qalys", effect_rate), ("lys", effect_rate)):
-        disc, undisc = p.loc[followed, f"{measure}_disc"], p.loc[followed, measure]
+        disc, undisc = p.loc[followed, f"{measure}_disc"], p.loc[followed, f"{measure}_undisc"]
         if rate == 0:
             np.testing.assert_allclose(disc, undisc, rtol=1e-12, err_msg=measure)
         else:  # QALYs may be negative (states worse than death), so "differs", not "is smaller"
             assert (np.abs(disc - undisc) > 1e-6).all(), measure
     # life-years: ∫ (1 + r)^(−t) dt over follow-up, at the effects' rate
     delta = math.log1p(effect_rate)
-    end = p["lys"].to_numpy()
+    end = p["lys_undisc"].to_numpy()
     expected = end if effect_rate == 0 else (1 - np.exp(-delta * end)) / delta
     np.testing.assert_allclose(p["lys_disc"], expected, rtol=1e-9)
 

@@ -86,7 +86,7 @@ def test_a_death_from_a_treatment_or_its_cancer_ends_the_patient(base, give: str
     assert not (after["time"] > after["t_death"]).any()
     for column in MILESTONES:
         assert not (p.loc[treated_deaths, column] > t_death).any(), column
-    np.testing.assert_allclose(p.loc[treated_deaths, "lys"], t_death, rtol=1e-12)
+    np.testing.assert_allclose(p.loc[treated_deaths, "lys_undisc"], t_death, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------------------------- relapse

@@ -98,7 +98,10 @@ def test_without_parameter_uncertainty_evpi_is_zero_and_the_ceac_zero_or_one(n_p
     assert (corrected["evpi"] <= raw["evpi"] + 1e-9).all()
     noise = variance_split(per_draw, grid, shared_cohort=False)
     inmb = noise[noise["quantity"] == "inmb"]
-    assert (inmb["noise_share"] > 0.5).all()  # what there is between draws is noise
+    # What there is between draws is noise: its share is 1 in expectation, but with 8 draws the spread
+    # between them is a chi-square(7) / 7 multiple of its expectation (above 2.6 one time in 100, i.e. a
+    # share below ~0.38); 0.25 fails only if the noise is not what the draws differ by.
+    assert (inmb["noise_share"] > 0.25).all()
 
 
 def test_a_table_without_within_draw_errors_is_refused():

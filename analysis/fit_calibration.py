@@ -68,6 +68,10 @@ TREATMENT_GROUPS = {
     ("ivig",): "ivig",
 }
 TREATMENT_PARAMETERS = ("efficacy.p_response", "efficacy.reversal_fraction")
+#: Parameters that follow a fitted one by a fixed ratio (svahn2018 says only that response is "more likely"
+#: at anti-MAG >= 10,000 BTU; below it rituximab's responder share is taken as half ⚠). Its studies include
+#: every titre, so the low-titre share moves with the fitted one.
+TIED = {"treatments.rituximab.efficacy.p_response": ("treatments.rituximab.p_response_low_titre", 0.5)}
 
 
 def _logit(p: float) -> float:
@@ -87,7 +91,7 @@ def fit_treatment(scenario, group: tuple[str, ...], n: int, seed: int, natural_h
     x0 = np.array([_logit(min(0.95, max(0.05, params[k].value))) for k in names])
 
     def f(x: np.ndarray) -> float:
-        overrides = {k: _expit(v) for k, v in zip(names, x, strict=True)}
+        overrides = _with_tied({k: _expit(v) for k, v in zip(names, x, strict=True)})
         table = simulate_studies(scenario, n, seed, overrides, studies, natural_history=natural_history)
         pub = table["published"].to_numpy()
         se = np.sqrt(pub * (1 - pub) / table["n_published"].to_numpy())
@@ -98,7 +102,13 @@ def fit_treatment(scenario, group: tuple[str, ...], n: int, seed: int, natural_h
     simplex = np.vstack([x0, x0 + [1.0, 0.0], x0 + [0.0, 1.0]])
     options = {"xatol": 0.02, "fatol": 0.01, "maxfev": 40, "initial_simplex": simplex}
     res = minimize(f, x0, method="Nelder-Mead", options=options)
-    return {k: _expit(v) for k, v in zip(names, res.x, strict=True)}, res.fun
+    return _with_tied({k: _expit(v) for k, v in zip(names, res.x, strict=True)}), res.fun
+
+
+def _with_tied(values: dict[str, float]) -> dict[str, float]:
+    """``values`` plus every parameter tied to one of them (``TIED``)."""
+    tied = {TIED[k][0]: TIED[k][1] * v for k, v in values.items() if k in TIED}
+    return {**values, **tied}
 
 
 def main(argv: list[str] | None = None) -> int:

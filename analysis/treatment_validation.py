@@ -48,7 +48,10 @@ class Study:
     name: str
     source: str
     treatments: tuple[str, ...]  # catalogue entries started at entry (a combination gives two)
-    outcome: str  # improved | stable | worse | improved_any | worse_later | sustained_gain
+    #: improved | stable | worse | improved_any | stable_not_improved | worse_transient | worse_later |
+    #: sustained_gain (read at ``months``; "_any"/"_not_improved" look at every visit, "_transient" at the
+    #: first and the last)
+    outcome: str
     scale: str  # incat_total | onls_total
     months: tuple[float, ...]  # the visits the outcome reads (after entry)
     n: int  # published sample size
@@ -61,42 +64,46 @@ class Study:
 
 
 STUDIES = (
+    # svahn2018 (abstract): of the 92 patients given rituximab, whatever their titre (response "correlated
+    # with anti-MAG titre >= 10,000 BTU", a finding, not a selection), "clinical response during the
+    # 6-month and/or 7-12-month follow-up period" in 31.5%, "stabilisation during the 7-12-month follow-up
+    # period" in 29%, "transient clinical worsening" in 12% (11/92). Response and stabilisation exclude each
+    # other (a patient who improved at 6 months and is back at entry level at 12 is a response); transient
+    # worsening is a separate count. The remaining 39.5% is not described (worse, or not assessed).
     Study(
         "svahn2018 response",
         "svahn2018",
         ("rituximab",),
-        "improved",
+        "improved_any",
         "incat_total",
-        (12,),
+        (6, 12),
         92,
-        0.315,
-        min_titre_band=1,
-        note="INCAT disability >= 1 better at 12 months ⚠ assessment time assumed",
+        29 / 92,
+        note="INCAT disability >= 1 better at 6 and/or 12 months, all titres ⚠ scale and the 7-12-month "
+        "visit at 12 assumed",
     ),
     Study(
         "svahn2018 stabilisation",
         "svahn2018",
         ("rituximab",),
-        "stable",
+        "stable_not_improved",
         "incat_total",
-        (12,),
+        (6, 12),
         92,
         0.29,
-        min_titre_band=1,
-        note="INCAT disability unchanged at 12 months ⚠",
+        note="INCAT disability unchanged at 12 months and not a response, all titres ⚠ scale assumed",
     ),
     Study(
         "svahn2018 transient worsening",
         "svahn2018",
         ("rituximab",),
-        "worse",
+        "worse_transient",
         "incat_total",
-        (3,),
+        (3, 12),
         92,
-        0.12,
-        min_titre_band=1,
+        11 / 92,
         fitted=False,
-        note="INCAT disability >= 1 worse at 3 months (IgM flare) ⚠",
+        note="INCAT disability >= 1 worse at 3 months (IgM flare), not worse than entry at 12, all titres ⚠",
     ),
     Study(
         "gazzola2017 6 months",
@@ -244,6 +251,33 @@ def _observed(reader: ScaleReader, ids, t, scale: str, seed: int, months: float)
     return np.where(true["alive"], a + b, np.nan), true["alive"]
 
 
+def outcome_hits(outcome: str, base: np.ndarray, visits: list[np.ndarray]) -> np.ndarray:
+    """Whether each patient has ``outcome``, from the observed total at entry and at the study's visits.
+
+    ``improved`` / ``stable`` / ``worse``: at the first visit, at least 1 point better / unchanged / at
+    least 1 point worse than at entry; ``improved_any``: better at any visit; ``stable_not_improved``:
+    unchanged at the last visit and better at none (svahn2018's stabilisation, exclusive of response);
+    ``worse_transient``: worse at the first visit, not worse than at entry at the last; ``worse_later``:
+    worse at the second visit than at the first; ``sustained_gain``: as ``improved``.
+    """
+    better = [v <= base - 1 for v in visits]
+    if outcome in ("improved", "sustained_gain"):
+        return better[0]
+    if outcome == "stable":
+        return visits[0] == base
+    if outcome == "worse":
+        return visits[0] >= base + 1
+    if outcome == "improved_any":
+        return np.any(better, axis=0)
+    if outcome == "worse_later":
+        return visits[1] >= visits[0] + 1
+    if outcome == "stable_not_improved":
+        return (visits[-1] == base) & ~np.any(better, axis=0)
+    if outcome == "worse_transient":
+        return (visits[0] >= base + 1) & (visits[-1] <= base)
+    raise ValueError(f"unknown outcome {outcome!r}")
+
+
 def _shares(result, patients, entry, study: Study, seed: int) -> tuple[float, int]:
     """Share of eligible patients (alive at every visit of the study) with the study's outcome."""
     reader = ScaleReader(result)
@@ -262,18 +296,7 @@ def _shares(result, patients, entry, study: Study, seed: int) -> tuple[float, in
         keep &= alive_m
     base = base[keep]
     visits = [v[keep] for v in visits]
-    if study.outcome in ("improved", "sustained_gain"):
-        hit = visits[0] <= base - 1
-    elif study.outcome == "stable":
-        hit = visits[0] == base
-    elif study.outcome == "worse":
-        hit = visits[0] >= base + 1
-    elif study.outcome == "improved_any":
-        hit = np.any([v <= base - 1 for v in visits], axis=0)
-    elif study.outcome == "worse_later":
-        hit = visits[1] >= visits[0] + 1
-    else:  # pragma: no cover - the catalogue above is fixed
-        raise ValueError(study.outcome)
+    hit = outcome_hits(study.outcome, base, visits)
     return float(hit.mean()) if hit.size else math.nan, int(hit.size)
 
 

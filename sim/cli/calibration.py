@@ -1,5 +1,6 @@
 """``antimag calibration [SCENARIO]``: the natural history against its calibration targets;
-``antimag calibration --treatments``: every cited treatment figure beside a simulated study of its design."""
+``antimag calibration --treatments``: every cited treatment figure beside a simulated study of its design;
+``antimag calibration --cohorts``: symptom shares and disability against cohorts that are not targets."""
 
 from __future__ import annotations
 
@@ -25,7 +26,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         action="store_true",
         help="instead: simulated studies of the design of every cited treatment figure (no figure)",
     )
+    p.add_argument(
+        "--cohorts",
+        action="store_true",
+        help="instead: symptom shares and disability against published cohorts that are not calibration "
+        "targets (no figure)",
+    )
     return p
+
+
+def run_cohorts(args: argparse.Namespace, scenario) -> int:
+    """Symptom shares and disability beside published cohorts; exit 1 when a check is missed."""
+    from analysis.cohort_validation import cohort_checks
+    from sim.run.runner import simulate
+
+    result = simulate(scenario, n_patients=args.patients, seed=args.seed, workers=args.workers)
+    table = cohort_checks(result=result)
+    print(f"{scenario.name}: {args.patients} patients, seed {args.seed}")
+    print(f"{'check':<41}{'n':>4}{'published':>10}{'95% / range':>13}{'simulated':>11}{'MC 95%':>13}  within")
+    for r in table.itertuples():
+        pub = "—" if r.published != r.published else f"{r.published:.2f}"
+        n = "—" if r.n_published == 0 else str(r.n_published)
+        flag = "yes" if r.within else "NO"
+        print(
+            f"{r.check:<41}{n:>4}{pub:>10}{f'{r.published_low:.2f}–{r.published_high:.2f}':>13}"
+            f"{r.simulated:>11.3f}{f'{r.mc_low:.3f}–{r.mc_high:.3f}':>13}  {flag}"
+        )
+    return 0 if table["within"].all() else 1
 
 
 def run_treatments(args: argparse.Namespace, scenario) -> int:
@@ -56,8 +83,12 @@ def run(args: argparse.Namespace) -> int:
     from sim.run.runner import horizon_of, simulate
 
     scenario = load_scenario_or_default(args.scenario)
+    if args.treatments and args.cohorts:
+        raise UsageError("--treatments and --cohorts: choose one")
     if args.treatments:
         return run_treatments(args, scenario)
+    if args.cohorts:
+        return run_cohorts(args, scenario)
     figure_path = Path(args.figure)
     if not figure_path.parent.exists():
         raise UsageError(f"--figure: directory {figure_path.parent} does not exist")

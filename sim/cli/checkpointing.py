@@ -14,7 +14,22 @@ from typing import Any
 from sim.run.checkpoint import Checkpoint, checkpoint_dir
 
 #: Options that never change a command's outputs, so a resume may change them.
-NOT_IN_FINGERPRINT = frozenset({"func", "command", "workers", "resume", "force", "out", "check_invariants"})
+#: Options that do not change the outputs (where to run, whether to resume or replace), left out of the
+#: fingerprint so that a run killed on a Dask cluster can be resumed on local workers and the reverse.
+NOT_IN_FINGERPRINT = frozenset(
+    {
+        "func",
+        "command",
+        "workers",
+        "scheduler",
+        "dask",
+        "executor",
+        "resume",
+        "force",
+        "out",
+        "check_invariants",
+    }
+)
 
 
 def resume_option(p: argparse.ArgumentParser) -> None:

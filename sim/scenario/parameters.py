@@ -307,6 +307,18 @@ LOG_SD_KIND = Kind(
     "or delays overflow to infinity or collapse to zero; the shipped spreads are 0.2 to 1.4",
 )
 
+RATE_RATIO_PER_DECADE_KIND = Kind(
+    "rate ratio per decade",
+    0.0,
+    10.0,
+    True,
+    False,
+    _INTERVAL_DISTS,
+    "the ratio is raised to the power of the decades between a patient's onset age and 60, so a ratio of "
+    "1e6 overflows the progression rate for the oldest onsets; no cohort shows a tenfold change per decade "
+    "(the shipped range is 1.0 to 1.2)",
+)
+
 Probability = Annotated[Param, AfterValidator(PROBABILITY_KIND)]
 NonNegative = Annotated[Param, AfterValidator(NON_NEGATIVE_KIND)]
 Positive = Annotated[Param, AfterValidator(POSITIVE_KIND)]
@@ -317,3 +329,4 @@ DeviceRenewalYears = Annotated[Param, AfterValidator(DEVICE_RENEWAL_KIND)]
 InfusionIntervalWeeks = Annotated[Param, AfterValidator(INFUSION_INTERVAL_KIND)]
 TreatmentYears = Annotated[Param, AfterValidator(TREATMENT_YEARS_KIND)]
 LogSD = Annotated[Param, AfterValidator(LOG_SD_KIND)]
+RateRatioPerDecade = Annotated[Param, AfterValidator(RATE_RATIO_PER_DECADE_KIND)]

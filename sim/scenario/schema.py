@@ -14,7 +14,17 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.scenario.economics_schema import Economics
-from sim.scenario.parameters import Age, LogSD, NonNegative, Param, Positive, Probability, Section, support
+from sim.scenario.parameters import (
+    Age,
+    LogSD,
+    NonNegative,
+    Param,
+    Positive,
+    Probability,
+    RateRatioPerDecade,
+    Section,
+    support,
+)
 from sim.scenario.treatment_schema import Strategy, Treatment
 
 #: Longest finite horizon (years from onset): far beyond any human life, long enough for checks on cohorts
@@ -98,7 +108,9 @@ class Progression(Section):
     rate_fast_sigma: LogSD
     faster_phase_rate_per_year: NonNegative = Field(description="hazard of entering the faster phase")
     faster_phase_multiplier: Positive = Field(description="rate multiplier in the faster phase (>= 1)")
-    rate_ratio_per_decade_of_onset_age: Positive = Field(description="older onset, faster progression")
+    rate_ratio_per_decade_of_onset_age: RateRatioPerDecade = Field(
+        description="older onset, faster progression"
+    )
     axonal_conversion_years: Positive = Field(
         description="mean years before demyelinating damage turns into irreversible axonal loss"
     )

@@ -281,6 +281,23 @@ def test_calibration_figure_in_a_missing_directory_exits_2(
     assert_bad_input(proc, "does not exist")
 
 
+def test_calibration_cohorts_prints_every_check(capsys: pytest.CaptureFixture) -> None:
+    """``--cohorts`` prints the symptom and disability checks against cohorts that are not targets; exit 1
+    while a check is missed (the phenotype onsets, docs/validation.md), 0 otherwise."""
+    from analysis.cohort_validation import CHECKS
+
+    proc = in_process(capsys, "calibration", "--cohorts", "--patients", "600", "--seed", "2")
+    assert proc.returncode in (0, 1), proc.stderr
+    for check in CHECKS:
+        assert check.name in proc.stdout
+    assert proc.returncode == (1 if " NO" in proc.stdout else 0)
+
+
+def test_calibration_with_two_tables_exits_2(capsys: pytest.CaptureFixture) -> None:
+    """``--treatments`` and ``--cohorts`` are two different tables: asking for both is bad input."""
+    assert_bad_input(in_process(capsys, "calibration", "--treatments", "--cohorts"), "choose one")
+
+
 def test_run_with_events_writes_the_event_log(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     """``--events`` adds events.csv: every patient's log starts with the onset at time 0."""
     out = tmp_path / "ev"

@@ -220,3 +220,14 @@ def test_the_event_budget_stops_a_runaway_patient(monkeypatch) -> None:
     for fragment in ("patient ", "exceeded the budget of 12", "draw 0", "seed 7", "parameters that set"):
         assert fragment in message, message
     assert "treatments." in message, message
+
+
+def test_an_extreme_rate_ratio_per_decade_is_rejected_at_load() -> None:
+    """The onset-age factor raises this ratio to the power of the decades from 60 (the standing fuzz run
+    found a value that overflowed it): refused at load, naming the field and the reason."""
+    base = sim.load_scenario(TINY)
+    dotted = "progression.rate_ratio_per_decade_of_onset_age"
+    with pytest.raises(sim.ScenarioError, match="overflows the progression rate") as info:
+        base.with_updates({dotted: {"value": 1e6, "source": "x"}})
+    assert info.value.field == dotted
+    base.with_updates({dotted: {"value": 1.5, "source": "x"}})  # a large but possible ratio is accepted

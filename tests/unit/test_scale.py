@@ -191,3 +191,26 @@ def test_dask_dsa_equals_the_local_dsa(scenario, dask_client) -> None:
     local = one_way(scenario, rtx, n_patients=40, seed=1, parameters=params)
     remote = one_way(scenario, rtx, n_patients=40, seed=1, parameters=params, executor=dask_client)
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
+
+
+def test_cli_commands_on_a_dask_scheduler_write_the_files_of_one_process(dask_client, tmp_path: Path) -> None:
+    """Every checkpointed command (``psa``, ``compare --psa``, ``trial``) with ``--scheduler``: the same
+    bytes as ``--workers 1``, and a checkpoint that can be resumed on either."""
+    from sim.cli import main
+
+    here = Path(sim.default_scenario_path()).parent
+    two = [str(here / "supportive_care.toml"), str(here / "ivig_maintenance.toml")]
+    commands = {
+        "psa": ["psa", *two, "--draws", "3", "--patients", "40"],
+        "compare": ["compare", *two, "--patients", "40", "--psa", "3"],
+        "trial": ["trial", str(here / "trials" / "dalakas2009.toml"), "--replicates", "2"],
+    }
+    address = dask_client.scheduler.address
+    for name, command in commands.items():
+        local, remote = tmp_path / f"{name}-local", tmp_path / f"{name}-dask"
+        assert main([*command, "--out", str(local)]) == 0, name
+        assert main([*command, "--scheduler", address, "--out", str(remote)]) == 0, name
+        written = sorted(p.name for p in local.iterdir() if p.suffix == ".csv")
+        assert written, name
+        for file in written:
+            assert (local / file).read_bytes() == (remote / file).read_bytes(), f"{name}: {file}"

@@ -58,6 +58,17 @@ JOURNEY_EVENTS = frozenset(
         "diagnosis",
     }
 )
+#: The steps of a diagnostic journey in the order they happen (a patient may skip some).
+JOURNEY_SLOTS = (
+    "presentation",
+    "neurology_exam",
+    "ncs_emg",
+    "cidp_label",
+    "csf",
+    "nerve_biopsy",
+    "serology",
+    "diagnosis",
+)
 MALIGNANCY_ROWS = ("transformation", "excess_death")
 MORTALITY_ROWS = ("background",)
 
@@ -90,14 +101,22 @@ class BlockTraits:
     arm_factor: np.ndarray
     sensory_factor: np.ndarray
     motor_factor: np.ndarray
-    diagnosis_steps: list[list[tuple[float, str, str]]]  # per patient: (time, event, detail)
+    diagnosis_steps: list[list[tuple[float, str, str]]]  # per patient: (time, event, detail); [] if not asked
     t_malignancy: np.ndarray  # years from onset; inf if never
     excess_death_exp: np.ndarray  # Exp(1) for death after malignancy
     background_death_exp: np.ndarray  # Exp(1) for background death
+    journey: JourneyArrays | None = None  # the diagnostic journeys as arrays
 
 
-def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block: int) -> BlockTraits:
-    """Draw every pre-simulation quantity of one block of patients from the scenario values ``v``."""
+def draw_block(
+    v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block: int, journey_lists: bool = True
+) -> BlockTraits:
+    """Draw every pre-simulation quantity of one block of patients from the scenario values ``v``.
+
+    The diagnostic journeys come as arrays (``journey``) and, unless ``journey_lists`` is false, also as
+    per-patient lists (``diagnosis_steps``, built in Python: the timeline of :mod:`sim.model.timeline`
+    needs only the arrays).
+    """
     u_pop = block_uniforms(seed, draw, "population", block, len(POPULATION_ROWS))
     u_prog = block_uniforms(seed, draw, "progression", block, len(PROGRESSION_ROWS))
     u_sym = block_uniforms(seed, draw, "symptoms", block, len(SYMPTOM_ROWS))
@@ -174,10 +193,11 @@ def draw_block(v: SimpleNamespace, table: LifeTable, seed: int, draw: int, block
         arm_factor=factors[0],
         sensory_factor=factors[1],
         motor_factor=factors[2],
-        diagnosis_steps=diagnostic_journeys(v.diagnosis, u_diag, titre),
+        diagnosis_steps=diagnostic_journeys(v.diagnosis, u_diag, titre) if journey_lists else [],
         t_malignancy=t_mal,
         excess_death_exp=_exp(u_mal[1]),
         background_death_exp=_exp(u_mort[0]),
+        journey=journey_arrays(v.diagnosis, u_diag, titre),
     )
 
 
@@ -202,9 +222,18 @@ def background_death_times(traits: BlockTraits, table: LifeTable, multiplier: fl
     return death_age - traits.age_at_onset
 
 
-def diagnostic_journeys(
-    d: SimpleNamespace, u: np.ndarray, titre: np.ndarray
-) -> list[list[tuple[float, str, str]]]:
+@dataclass
+class JourneyArrays:
+    """A block's diagnostic journeys as arrays, one column per step of
+    :data:`JOURNEY_SLOTS` (NaN where a patient has no such step)."""
+
+    times: np.ndarray  # (patients, 8): presentation, exam, NCS, CIDP label, CSF, biopsy, serology, diagnosis
+    demyelinating: np.ndarray
+    csf_raised: np.ndarray
+    titre: np.ndarray
+
+
+def journey_arrays(d: SimpleNamespace, u: np.ndarray, titre: np.ndarray) -> JourneyArrays:
     """Each patient's path from first symptom to the diagnosis of anti-MAG neuropathy.
 
     Presentation after a log-normal delay; a neurology exam after an exponential referral wait, with nerve
@@ -223,25 +252,48 @@ def diagnostic_journeys(
     csf_raised = u[8] < d.p_csf_protein_raised
     biopsy = ~demyelinating & (u[7] < d.p_biopsy_if_unclear)
     lab = d.lab_turnaround_years
-    journeys = []
-    for i in range(len(t_present)):
-        te = float(t_exam[i])
-        steps = [
-            (float(t_present[i]), "presentation", "first visit for the symptoms"),
-            (te, "neurology_exam", "clinical examination"),
-            (te, "ncs_emg", "demyelinating" if demyelinating[i] else "unclear pattern"),
+    t = np.where(cidp, t_exam + cidp_delay, np.where(~demyelinating, t_exam + unclear_delay, t_exam))
+    times = np.stack(
+        [
+            t_present,
+            t_exam,
+            t_exam,
+            np.where(cidp, t_exam, np.nan),
+            np.where(csf, t, np.nan),
+            np.where(biopsy, t, np.nan),
+            t + lab,
+            t + lab,
+        ],
+        axis=1,
+    )
+    return JourneyArrays(times, demyelinating, csf_raised, titre)
+
+
+def journey_details(journey: JourneyArrays, i: int) -> tuple[str, ...]:
+    """The detail of each step of patient ``i``'s journey, in :data:`JOURNEY_SLOTS` order."""
+    return (
+        "first visit for the symptoms",
+        "clinical examination",
+        "demyelinating" if journey.demyelinating[i] else "unclear pattern",
+        "treated as CIDP first",
+        "raised CSF protein" if journey.csf_raised[i] else "normal CSF protein",
+        "demyelination with IgM deposits",
+        f"IgM paraprotein; anti-MAG {TITRE_BANDS[journey.titre[i]]} BTU",
+        "anti-MAG neuropathy",
+    )
+
+
+def diagnostic_journeys(
+    d: SimpleNamespace, u: np.ndarray, titre: np.ndarray
+) -> list[list[tuple[float, str, str]]]:
+    """Each patient's diagnostic journey as ``(time, event, detail)`` steps (see :func:`journey_arrays`)."""
+    journey = journey_arrays(d, u, titre)
+    rows = journey.times.tolist()
+    return [
+        [
+            (t, name, detail)
+            for t, name, detail in zip(row, JOURNEY_SLOTS, journey_details(journey, i), strict=True)
+            if t == t  # not NaN: the patient has this step
         ]
-        t = te
-        if cidp[i]:
-            steps.append((te, "cidp_label", "treated as CIDP first"))
-            t = te + float(cidp_delay[i])
-        elif not demyelinating[i]:
-            t = te + float(unclear_delay[i])
-        if csf[i]:
-            steps.append((t, "csf", "raised CSF protein" if csf_raised[i] else "normal CSF protein"))
-        if biopsy[i]:
-            steps.append((t, "nerve_biopsy", "demyelination with IgM deposits"))
-        steps.append((t + lab, "serology", f"IgM paraprotein; anti-MAG {TITRE_BANDS[titre[i]]} BTU"))
-        steps.append((t + lab, "diagnosis", "anti-MAG neuropathy"))
-        journeys.append(steps)
-    return journeys
+        for i, row in enumerate(rows)
+    ]

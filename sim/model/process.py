@@ -28,9 +28,11 @@ from operator import itemgetter
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from sim.errors import SimulationError
 from sim.model.milestones import THRESHOLD_ORDER
+from sim.model.timeline import DEATH, JOURNEY, PHASE, THRESHOLD
 
 MRS_OF_THRESHOLD = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
 MILESTONES = (
@@ -61,6 +63,9 @@ DEATH_CAUSES = ("", "background", "malignancy", "treatment")
 INF = math.inf
 NAN = math.nan
 _time_of = itemgetter(0)
+#: How a patient's natural history is produced: event by event (the disease and life processes), by
+#: following a precomputed timeline, or by a timeline whose disease part a treatment has ended.
+OFF_TIMELINE, ON_TIMELINE, LEFT_TIMELINE = range(3)
 #: Most scheduled waits one patient may make (a second line of defence behind the domain limits of the
 #: scenario schema). A lifetime with every treatment of the bundled scenarios needs well under a thousand;
 #: a patient who needs more is caught in a cycle that some parameter makes ever faster.
@@ -135,6 +140,10 @@ class Patient:
         "axonal_years",
         "reversals",
         "n_waits",
+        "pending",
+        "cursor",
+        "timeline",
+        "make_thresholds",
     )
 
     def __init__(
@@ -187,6 +196,11 @@ class Patient:
         self.n_waits = 0  # scheduled waits so far, against EVENT_BUDGET
         self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
         self.reversals: list[tuple[float, float]] = []  # (time, burden reversed) by treatments
+        # A precomputed natural history (sim.model.timeline), recorded up to ``cursor`` (see follow()).
+        self.pending: list[tuple] = []
+        self.cursor = 0
+        self.timeline = OFF_TIMELINE
+        self.make_thresholds: Callable[[], list[tuple[float, str, int]]] | None = None
 
     # ------------------------------------------------------------------ state
     @property
@@ -195,6 +209,8 @@ class Patient:
 
     def burden(self, t: float | None = None) -> float:
         """Latent burden at time ``t`` (default now; not before the last change), capped at 1."""
+        if self.timeline == ON_TIMELINE:
+            self._catch_up(self.env.now)
         t = self.env.now if t is None else t
         return min(1.0, self.b_ref + self.rate * (t - self.t_ref))
 
@@ -213,7 +229,10 @@ class Patient:
     def _changed(self) -> None:
         self.segments.append((self.env.now, self.b_ref, self.rate))
         proc = self.disease_proc
-        if proc is not None and proc.is_alive and proc is not self.env.active_process:
+        if proc is None:
+            if self.timeline == LEFT_TIMELINE:  # from now on the disease runs event by event
+                self.disease_proc = self.env.process(self.disease())
+        elif proc.is_alive and proc is not self.env.active_process:
             proc.interrupt()
 
     def set_phase(self, multiplier: float) -> None:
@@ -238,6 +257,7 @@ class Patient:
         self.effects = effects
         if product == self.rate_multiplier:
             return  # nothing changes: keep the path (and its rounding) exactly as it was
+        self._leave_timeline()
         self._rebase()
         self.rate_multiplier = product
         self._changed()
@@ -275,6 +295,7 @@ class Patient:
         amount = min(1.0, fraction) * self.reversible_burden(now)
         if amount <= 0:
             return 0.0
+        self._leave_timeline()
         self.b_ref = max(self.b0, b_now - amount)
         self.t_ref = now
         self.reversals.append((now, b_now - self.b_ref))
@@ -293,9 +314,11 @@ class Patient:
 
     def log(self, event: str, detail: str = "", value: float = float("nan")) -> None:
         """Add to the history (within follow-up only) and tell the strategy if it listens to ``event``."""
-        now = self.env.now
+        now = self.env._now  # the clock (the property costs a call on every event)
         if now >= self.horizon:
             return
+        if self.cursor < len(self.pending) and self.pending[self.cursor][0] < now:
+            self._catch_up(now)  # what the timeline holds before now comes first
         self.history.append((now, event, detail, value))
         if event in self.listened:
             self.listener(self, event, detail)
@@ -338,6 +361,134 @@ class Patient:
         if not t >= now - 1e-9 * max(1.0, now):
             raise SimulationError(f"patient {self.pid}: scheduled time {t!r} lies before now (t={now})")
         return self.env.timeout(t - now if t > now else 0.0)
+
+    # ------------------------------------------------------------------ precomputed timeline
+    def follow(
+        self, entries: list[tuple], make_thresholds: Callable[[], list[tuple[float, str, int]]]
+    ) -> None:
+        """Live the precomputed natural history ``entries`` (:func:`sim.model.timeline.block_entries`).
+
+        Instead of the disease and life processes, one process (:meth:`walk`) waits only for the entries a
+        strategy rule listens to and for death; every other entry is recorded when the patient's record
+        reaches its time. A treatment that changes the disease ends the timeline's disease part: the
+        thresholds (``make_thresholds()``) are built and :meth:`disease` takes over from that moment.
+        """
+        self.pending = entries
+        self.cursor = 0
+        self.timeline = ON_TIMELINE
+        self.make_thresholds = make_thresholds
+        self.env.process(self.walk())
+
+    def walk(self):
+        """Wait for each entry a rule listens to (and death), record everything up to it; end the run.
+
+        As in the event-by-event formulation, each disease or life entry is an event of its own (a wait of
+        zero for one that happens at the same time as the previous one, so that courses started in between
+        act first), while steps of the diagnostic journey on the same day share one event.
+        """
+        listened = self.listened
+        woke = False
+        while True:
+            entries = self.pending  # replaced when the timeline's disease part ends
+            j = self.cursor
+            n = len(entries)
+            while j < n and entries[j][1] not in listened and entries[j][4] != DEATH:
+                j += 1
+            if j == n:
+                break
+            t = entries[j][0]
+            if t > self.env.now or (not woke and entries[j][4] != JOURNEY):
+                yield self.wait_at(t)
+                if self.pending is not entries:  # a treatment changed the timeline meanwhile: look again
+                    woke = True
+                    continue
+            woke = False
+            self._flush(j + 1)
+            if not self.alive:
+                return
+        if self.horizon < INF:
+            yield self.wait_at(self.horizon)
+        self._flush(len(self.pending))
+        if not self.end.triggered:
+            self.end.succeed()
+
+    def _catch_up(self, now: float) -> None:
+        """Record the timeline's entries before ``now``."""
+        entries = self.pending
+        j = self.cursor
+        n = len(entries)
+        while j < n and entries[j][0] < now:
+            j += 1
+        self._flush(j)
+
+    def _flush(self, upto: int) -> None:
+        """Record the timeline's entries up to index ``upto`` (exclusive), applying them to the state.
+
+        Each entry's event happens once on the timeline and before any other source can record it, so it
+        sets its milestone column unconditionally.
+        """
+        entries = self.pending
+        times = self.times
+        history = self.history
+        listened = self.listened
+        j = self.cursor
+        while j < upto:
+            t, event, detail, value, kind, burden = entries[j]
+            j += 1
+            if kind == THRESHOLD:
+                self.b_ref = burden
+                self.t_ref = t
+                self.next_threshold += 1
+                if event in MRS_OF_THRESHOLD:
+                    self.mrs = value
+            elif kind == PHASE:
+                self.t_faster = INF
+                self.b_ref = burden
+                self.t_ref = t
+                self.phase_multiplier = self.faster_multiplier
+                self.segments.append((t, burden, self.rate))
+            elif kind == DEATH:
+                self.cursor = j
+                self.die(value, detail)
+                return
+            column = EVENT_COLUMN.get(event, -1)
+            if column >= 0:
+                times[column] = t
+            history.append((t, event, detail, value))
+            if event in listened:
+                self.cursor = j
+                self.listener(self, event, detail)  # may record (and catch up) itself
+                if self.pending is not entries:
+                    return
+                j = max(j, self.cursor)
+        self.cursor = j
+
+    def _leave_timeline(self) -> None:
+        """A treatment changes the disease now: from here on :meth:`disease` computes the crossings."""
+        if self.timeline != ON_TIMELINE:
+            return
+        self._catch_up(self.env.now)
+        self.thresholds = self.make_thresholds()
+        self.make_thresholds = None
+        self.pending = [e for e in self.pending[self.cursor :] if e[4] not in (THRESHOLD, PHASE)]
+        self.cursor = 0
+        self.timeline = LEFT_TIMELINE
+
+    def wait_at(self, t: float) -> simpy.Event:
+        """An event at exactly the absolute time ``t`` (never before now), as a timeout would be.
+
+        A timeout arrives at ``now + delay``, which rounds differently depending on which event came
+        last; a timeline entry was computed as the event-by-event formulation reaches it, so the walk must
+        arrive at exactly that time. SimPy has no absolute-time timeout, so this schedules a succeeded
+        event on the environment's heap as :class:`simpy.Timeout` does (same priority, same order key).
+        """
+        self._count_wait()
+        env = self.env
+        event = simpy.Event(env)
+        event._ok = True
+        event._value = None
+        heapq.heappush(env._queue, (max(t, env._now), NORMAL, next(env._eid), event))
+        return event
 
     # ------------------------------------------------------------------ processes
     def disease(self):

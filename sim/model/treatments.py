@@ -7,10 +7,10 @@ adverse events, and why it ended. Treatments change the disease only through the
 :mod:`sim.model.strategy`.
 
 Randomness (common random numbers): a patient's persistent traits for a treatment (responder, effect size,
-flare susceptibility) come from a stream keyed by (treatment name, patient), and each course's events from a
-stream keyed by (treatment name, patient, course number), both on the ``treatment`` purpose. The same
-patient therefore responds, or not, to rituximab in every arm that gives it, and no treatment draw ever
-shifts a natural-history draw.
+flare susceptibility) are the patient's column of a block matrix of uniforms keyed by (treatment name,
+block of patients), and each course's events come from a stream keyed by (treatment name, patient, course
+number), both on the ``treatment`` purpose. The same patient therefore responds, or not, to rituximab in
+every arm that gives it, and no treatment draw ever shifts a natural-history draw.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import simpy
 
 from sim.model.process import Patient
-from sim.random import PURPOSES, generator, stable_key
+from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
 
 WEEK = 1.0 / 52.0
 MONTH = 1.0 / 12.0
@@ -52,15 +52,38 @@ class Course:
         return float(sum(a for _, a in self.doses))
 
 
+#: Uniforms per patient and treatment for its persistent traits (:func:`efficacy_traits`; pain drugs use
+#: the first two). Rows may be appended, never reordered.
+TRAIT_ROWS = ("responder", "multiplier", "reversal", "extra")
+#: Key part that marks a block stream of treatment traits: a six-part key, unlike any other stream's.
+_TRAITS_STREAM = 0xFFFE
+
+
 class TreatmentContext:
     """What a course needs besides the patient: its parameters and the random streams."""
 
     def __init__(self, seed: int, draw: int) -> None:
         self.seed = seed
         self.draw = draw
+        self._traits: dict[tuple[str, int], list[list[float]]] = {}
 
-    def traits_rng(self, name: str, pid: int) -> np.random.Generator:
-        return generator(self.seed, self.draw, PURPOSES["treatment"], stable_key(name), pid, 0)
+    def trait_uniforms(self, name: str, pid: int) -> list[float]:
+        """The patient's uniforms for their traits of treatment ``name`` (:data:`TRAIT_ROWS` order).
+
+        One stream per (draw, treatment, block of patients), key ``(draw, treatment purpose, crc32(name),
+        0xFFFE, block, 0)``, fills a ``(len(TRAIT_ROWS), BLOCK_SIZE)`` matrix of which the patient reads
+        their column: one generator per block and treatment instead of one per patient (creating one
+        costs ~10 µs, more than the rest of a simple course).
+        """
+        block, column = divmod(int(pid), BLOCK_SIZE)
+        matrix = self._traits.get((name, block))
+        if matrix is None:
+            rng = generator(
+                self.seed, self.draw, PURPOSES["treatment"], stable_key(name), _TRAITS_STREAM, block, 0
+            )
+            matrix = rng.random((len(TRAIT_ROWS), BLOCK_SIZE)).T.tolist()  # rows appended never shift
+            self._traits[(name, block)] = matrix
+        return matrix[column]
 
     def course_rng(self, name: str, pid: int, number: int) -> np.random.Generator:
         return generator(self.seed, self.draw, PURPOSES["treatment"], stable_key(name), pid, number)
@@ -86,9 +109,8 @@ def _lognormal(rng: np.random.Generator, median: float, sigma: float = DURATION_
     return float(median * math.exp(sigma * rng.standard_normal()))
 
 
-def efficacy_traits(eff: SimpleNamespace, rng: np.random.Generator, p_response: float) -> dict:
-    """Persistent response traits of a patient for one treatment (always the same number of draws)."""
-    u = rng.random(4)
+def efficacy_traits(eff: SimpleNamespace, u: list[float], p_response: float) -> dict:
+    """Persistent response traits of a patient for one treatment from their uniforms ``u`` (TRAIT_ROWS)."""
     lo = max(0.0, eff.rate_multiplier - eff.rate_multiplier_spread)
     hi = min(1.0, eff.rate_multiplier + eff.rate_multiplier_spread)
     return {
@@ -133,8 +155,8 @@ class TreatmentBase:
     def traits(self, patient: Patient) -> dict:
         key = self.traits_key
         if key not in patient.state:
-            rng = self.ctx.traits_rng(self.name, patient.pid)
-            patient.state[key] = efficacy_traits(self.p.efficacy, rng, self.p_response(patient))
+            u = self.ctx.trait_uniforms(self.name, patient.pid)
+            patient.state[key] = efficacy_traits(self.p.efficacy, u, self.p_response(patient))
         return patient.state[key]
 
     def p_response(self, patient: Patient) -> float:
@@ -435,7 +457,7 @@ class PainDrugTreatment(TreatmentBase):
     def traits(self, patient: Patient) -> dict:
         key = self.traits_key
         if key not in patient.state:
-            u = self.ctx.traits_rng(self.name, patient.pid).random(2)
+            u = self.ctx.trait_uniforms(self.name, patient.pid)
             p_relief = min(1.0, self.p.p_placebo_response + 1.0 / self.p.nnt)
             patient.state[key] = {
                 "responder": bool(u[0] < p_relief),

@@ -35,6 +35,14 @@ from sim.model.mortality import LifeTable, load_life_table
 from sim.model.outcomes import OUTCOME_COLUMNS, OutcomeAccounting
 from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, EventBudgetExceeded, Patient, threshold_list
 from sim.model.strategy import StrategyEngine
+from sim.model.timeline import (
+    block_entries,
+    disease_times,
+    journey_codes,
+    journey_times,
+    level_matrix,
+    life_times,
+)
 from sim.model.treatments import TreatmentContext, build_catalogue
 from sim.random import BLOCK_SIZE
 from sim.run.executors import ExecutorLike, executor_slots, ordered_results
@@ -42,6 +50,9 @@ from sim.run.progress import progress_bar
 from sim.scenario.loading import Scenario
 
 DEATH_COLUMN = COLUMN["t_death"]
+#: Patients follow a natural history precomputed per block (sim.model.timeline); False runs the disease,
+#: life and journey as SimPy processes event by event, the reference formulation the timeline reproduces.
+TIMELINE = True
 PATIENT_COLUMNS = (
     "strategy",
     "patient_id",
@@ -132,7 +143,8 @@ def simulate_block(
     ``entry_times`` (years from onset, NaN for none; indexed by position in the block) fires the ``entry``
     trigger of the strategy, as in a trial.
     """
-    traits = draw_block(values, table, seed, draw, block)
+    timeline = TIMELINE
+    traits = draw_block(values, table, seed, draw, block, journey_lists=not timeline)
     t_background = background_death_times(traits, table, values.mortality.background_rate_multiplier)
     times = np.full((n, len(MILESTONES)), np.nan)
     causes = np.zeros(n, dtype=np.int8)
@@ -156,47 +168,62 @@ def simulate_block(
     # A journey no rule listens to decides nothing: it is written after the run, without SimPy events.
     silent_journeys = engine.listened.isdisjoint(JOURNEY_EVENTS)
     journeys = traits.diagnosis_steps
+    pid_list = traits.patient_id[:n].tolist()
+    age_list = traits.age_at_onset[:n].tolist()
+    rate_list = traits.rate_per_year[:n].tolist()
+    faster_list = traits.t_faster_phase[:n].tolist()
+    titre_list = traits.titre_band[:n].tolist()
+    levels_of = list(
+        zip(
+            traits.tremor_burden[:n].tolist(),
+            traits.pain_burden[:n].tolist(),
+            traits.ataxia_burden[:n].tolist(),
+            traits.disabled_burden[:n].tolist(),
+            strict=True,
+        )
+    )
+    if timeline:
+        try:
+            entries = _timeline_entries(values, traits, t_background, n, horizon, levels_of)
+        except SimulationError as exc:  # add what reproduces it: the draw and the seed
+            raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
     for i in range(n):
-        pid = int(traits.patient_id[i])
+        pid = pid_list[i]
         env = simpy.Environment()
         patient = Patient(
             env,
             pid,
-            float(traits.age_at_onset[i]),
+            age_list[i],
             horizon,
             times[i],
             b0,
-            float(traits.rate_per_year[i]),
-            float(traits.t_faster_phase[i]),
+            rate_list[i],
+            faster_list[i],
             faster,
-            threshold_list(
-                th,
-                b0,
-                float(traits.tremor_burden[i]),
-                float(traits.pain_burden[i]),
-                float(traits.ataxia_burden[i]),
-                float(traits.disabled_burden[i]),
-            ),
+            [] if timeline else threshold_list(th, b0, *levels_of[i]),
             axonal_years,
         )
-        engine.attach(patient, int(traits.titre_band[i]))
-        patient.disease_proc = env.process(patient.disease())
-        if not silent_journeys:
-            env.process(patient.diagnosis(journeys[i]))
-        env.process(
-            patient.life(
-                float(t_background[i]),
-                float(traits.t_malignancy[i]),
-                float(traits.excess_death_exp[i]),
-                excess_rate,
+        engine.attach(patient, titre_list[i])
+        if timeline:
+            patient.follow(entries[i], functools.partial(threshold_list, th, b0, *levels_of[i]))
+        else:
+            patient.disease_proc = env.process(patient.disease())
+            if not silent_journeys:
+                env.process(patient.diagnosis(journeys[i]))
+            env.process(
+                patient.life(
+                    float(t_background[i]),
+                    float(traits.t_malignancy[i]),
+                    float(traits.excess_death_exp[i]),
+                    excess_rate,
+                )
             )
-        )
         if entry_times is not None and entry_times[i] == entry_times[i]:
             env.process(_entry(patient, float(entry_times[i])))
         try:
             env.run(until=patient.end)
             t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
-            if silent_journeys:
+            if silent_journeys and not timeline:
                 patient.write_journey(journeys[i], t_end)
         except EventBudgetExceeded as exc:  # name what drove it, and what reproduces it
             drivers = budget_drivers(exc.events, values)
@@ -236,6 +263,46 @@ def simulate_block(
             )
     traits.diagnosis_steps = []  # consumed: drop it so that memory holds outputs only
     return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
+
+
+def _timeline_entries(
+    values: SimpleNamespace,
+    traits: BlockTraits,
+    t_background: np.ndarray,
+    n: int,
+    horizon: float,
+    levels_of: list[tuple[float, float, float, float]],
+) -> list[list[tuple]]:
+    """The precomputed natural history of the first ``n`` patients of a block (sim.model.timeline)."""
+    b0 = values.progression.burden_at_onset
+    pids = traits.patient_id[:n]
+    levels, order = level_matrix(
+        values.thresholds, b0, *(np.asarray(c) for c in zip(*levels_of, strict=True))
+    )
+    journey = traits.journey
+    entries, _ = block_entries(
+        n,
+        disease_times(
+            levels,
+            order,
+            b0,
+            traits.rate_per_year[:n],
+            traits.t_faster_phase[:n],
+            values.progression.faster_phase_multiplier,
+        ),
+        life_times(
+            t_background[:n],
+            traits.t_malignancy[:n],
+            traits.excess_death_exp[:n],
+            values.malignancy.excess_mortality_rate_per_year,
+            horizon,
+            pids,
+        ),
+        journey_times(journey, traits.patient_id)[:n],
+        journey_codes(journey)[:n],
+        horizon,
+    )
+    return entries
 
 
 #: Per treatment type, the parameters that set the time between its recurring events.

@@ -65,6 +65,7 @@ def test_a_written_journey_rejects_a_step_back_in_time() -> None:
 
 def test_silent_journeys_give_the_same_cohort_as_journeys_with_simpy_events(monkeypatch) -> None:
     scenario = sim.load_scenario(sim.default_scenario_path())
+    monkeypatch.setattr(runner, "TIMELINE", False)  # the event-by-event formulation, whose shortcut this is
     fast = sim.simulate(scenario, n_patients=300, seed=4, keep_events=True)
     # Pretend a rule listens to a journey event, so that every journey runs as a SimPy process.
     monkeypatch.setattr(runner, "JOURNEY_EVENTS", frozenset({"ataxia"}))

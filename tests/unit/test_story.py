@@ -54,21 +54,27 @@ def _logged_names() -> set[str]:
     """Every event name the model's code can log: log/record calls, the milestones, the diagnostic steps."""
     import re
 
+    from sim.model.cohort import JOURNEY_SLOTS
     from sim.model.milestones import THRESHOLD_ORDER
 
     model = Path(sim.__file__).parent / "model"
-    names = set(THRESHOLD_ORDER) | {
-        "onset",
-        "tremor",
-        "neuropathic_pain",
-        "faster_phase",
-        "death",
-        "malignancy",
-    }
+    names = (
+        set(THRESHOLD_ORDER)
+        | set(JOURNEY_SLOTS)
+        | {
+            "onset",
+            "tremor",
+            "neuropathic_pain",
+            "faster_phase",
+            "death",
+            "malignancy",
+        }
+    )
     for path in model.glob("*.py"):
         code = path.read_text(encoding="utf-8")
         names |= set(re.findall(r"\.(?:log|record)\(\s*\"([a-z_]+)\"", code))
         names |= set(re.findall(r"\((?:te|t|t \+ lab|float\(t_present\[i\]\)), \"([a-z_]+)\",", code))
+        names |= set(re.findall(r"_code\(\s*\"([a-z_]+)\"", code))  # the precomputed timeline's entries
     return names
 
 

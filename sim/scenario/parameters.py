@@ -309,14 +309,14 @@ LOG_SD_KIND = Kind(
 
 RATE_RATIO_PER_DECADE_KIND = Kind(
     "rate ratio per decade",
-    0.0,
+    0.1,
     10.0,
-    True,
+    False,
     False,
     _INTERVAL_DISTS,
     "the ratio is raised to the power of the decades between a patient's onset age and 60, so a ratio of "
-    "1e6 overflows the progression rate for the oldest onsets; no cohort shows a tenfold change per decade "
-    "(the shipped range is 1.0 to 1.2)",
+    "1e6 overflows the progression rate of the oldest onsets and one of 1e-200 that of the youngest; no "
+    "cohort shows a tenfold change per decade (the shipped range is 1.0 to 1.2)",
 )
 
 Probability = Annotated[Param, AfterValidator(PROBABILITY_KIND)]

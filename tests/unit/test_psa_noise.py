@@ -94,8 +94,10 @@ def test_without_parameter_uncertainty_evpi_is_zero_and_the_ceac_zero_or_one(n_p
     clean = denoise(per_draw)
     corrected = evpi(clean, grid, **KW)
     assert (raw["evpi"] > 0).any()  # the noise the correction has to remove
+    # EVPI 0 within its error. (Not "corrected <= raw": costs and QALYs are shrunk by different factors, so
+    # the corrected net benefit is no shrinkage of the raw one and its EVPI can exceed a raw EVPI that noise
+    # happened to make small, as it does at 40 patients per draw for this seed.)
     assert (corrected["evpi"] <= 3 * corrected["se"] + 1e-9).all()
-    assert (corrected["evpi"] <= raw["evpi"] + 1e-9).all()
     noise = variance_split(per_draw, grid, shared_cohort=False)
     inmb = noise[noise["quantity"] == "inmb"]
     # What there is between draws is noise: its share is 1 in expectation, but with 8 draws the spread

@@ -52,3 +52,26 @@ def test_the_timeline_reproduces_trial_entry_and_a_finite_horizon(monkeypatch) -
     fast, slow = _both(monkeypatch, scenario, n_patients=300, seed=11, entry_times=entry)
     _assert_same(fast, slow)
     assert np.isnan(fast.patients["t_death"]).any()
+    # patients whose treatment changed the disease left the timeline and went on event by event
+    assert fast.events["event"].eq("reversal").sum() > 10
+
+
+def test_treatment_traits_are_a_patients_column_of_a_block_stream_whoever_asks_first() -> None:
+    """Common random numbers for treatment traits: a patient's uniforms depend on the patient, the treatment,
+    the seed and the draw only, not on which patients of the block needed them first."""
+    from sim.model.treatments import TRAIT_ROWS, TreatmentContext
+    from sim.random import BLOCK_SIZE
+
+    first = TreatmentContext(3, 0)
+    a = first.trait_uniforms("rituximab", 300)
+    other_order = TreatmentContext(3, 0)
+    other_order.trait_uniforms("rituximab", 257)
+    other_order.trait_uniforms("ivig", 300)
+    assert other_order.trait_uniforms("rituximab", 300) == a
+    assert len(a) == len(TRAIT_ROWS) and all(0.0 <= u < 1.0 for u in a)
+    assert first.trait_uniforms("ivig", 300) != a  # each treatment its own stream
+    assert first.trait_uniforms("rituximab", 300 + BLOCK_SIZE) != a  # each block its own stream
+    assert TreatmentContext(3, 1).trait_uniforms("rituximab", 300) != a  # each PSA draw its own stream
+    block = np.array([first.trait_uniforms("rituximab", BLOCK_SIZE + i) for i in range(BLOCK_SIZE)])
+    assert block.shape == (BLOCK_SIZE, len(TRAIT_ROWS)) and len(np.unique(block)) == block.size
+    assert abs(block.mean() - 0.5) < 0.05

@@ -211,6 +211,12 @@ def test_leaving_a_pool_on_an_exception_stops_its_workers() -> None:
             time.sleep(0.05)
             workers = list(pool._processes.values())
         raise KeyboardInterrupt
-    assert time.monotonic() - t0 < 25
     assert workers and not any(w.is_alive() for w in workers)
-    assert all(f.cancelled() or f.done() for f in futures)
+    # The pool's management thread marks the running tasks' futures broken once it sees their workers gone:
+    # that happens after stop_pool returns, so allow it a moment (a loaded machine needs more than none),
+    # far less than the 30 s the tasks would have run.
+    settled = time.monotonic() + 10
+    while not all(f.done() for f in futures) and time.monotonic() < settled:  # done() includes cancelled
+        time.sleep(0.05)
+    assert all(f.done() for f in futures)
+    assert time.monotonic() - t0 < 25

@@ -135,15 +135,7 @@ def subgroup_table(
                 for w in wtp:
                     mean, se = _mean_se(w * de - dc)
                     rows.append(vs | {"quantity": "inc_nmb", "wtp": float(w), "mean": mean, "se": se})
-    columns = ["subgroup", "level", "strategy", "comparator", "quantity", "wtp", "n_patients", "mean", "se"]
-    columns += ["low", "high", "note"]
-    out = pd.DataFrame(rows)
-    for c in columns:
-        if c not in out.columns:
-            out[c] = np.nan
-    for c in ("comparator", "note"):
-        out[c] = out[c].astype(object).where(out[c].notna(), "")
-    return out[columns]
+    return _tidy(rows)
 
 
 #: Percentiles of the interval over draws in :func:`psa_subgroup_table`.
@@ -268,12 +260,31 @@ def psa_subgroup_table(
                     | {"quantity": "inc_nmb", "wtp": float(w)}
                     | _over_draws(w * de - dc, var, shared_cohort)
                 )
-    columns = ["subgroup", "level", "strategy", "comparator", "quantity", "wtp", "n_patients", "mean", "se"]
-    columns += ["low", "high", "note"]
+    return _tidy(rows, extra=("n_draws",)).assign(design=design)
+
+
+#: Columns of the subgroup tables, in order.
+SUBGROUP_COLUMNS = [
+    "subgroup",
+    "level",
+    "strategy",
+    "comparator",
+    "quantity",
+    "wtp",
+    "n_patients",
+    "mean",
+    "se",
+]
+SUBGROUP_COLUMNS += ["low", "high", "note"]
+
+
+def _tidy(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``rows`` as a table of :data:`SUBGROUP_COLUMNS` (+ ``extra``): a column no row has is NaN, and an
+    absent comparator or note is empty text."""
     out = pd.DataFrame(rows)
-    for c in columns:
+    for c in SUBGROUP_COLUMNS:
         if c not in out.columns:
             out[c] = np.nan
     for c in ("comparator", "note"):
         out[c] = out[c].astype(object).where(out[c].notna(), "")
-    return out[columns + ["n_draws"]].assign(design=design)
+    return out[[*SUBGROUP_COLUMNS, *extra]]

@@ -45,19 +45,6 @@ DIAGNOSIS_ROWS = (
     "biopsy",
     "csf_raised",
 )
-#: Every event a diagnostic journey may contain (see :func:`diagnostic_journeys`).
-JOURNEY_EVENTS = frozenset(
-    {
-        "presentation",
-        "neurology_exam",
-        "ncs_emg",
-        "cidp_label",
-        "csf",
-        "nerve_biopsy",
-        "serology",
-        "diagnosis",
-    }
-)
 #: The steps of a diagnostic journey in the order they happen (a patient may skip some).
 JOURNEY_SLOTS = (
     "presentation",
@@ -69,6 +56,8 @@ JOURNEY_SLOTS = (
     "serology",
     "diagnosis",
 )
+#: Every event a diagnostic journey may contain (see :func:`diagnostic_journeys`).
+JOURNEY_EVENTS = frozenset(JOURNEY_SLOTS)
 MALIGNANCY_ROWS = ("transformation", "excess_death")
 MORTALITY_ROWS = ("background",)
 

@@ -11,6 +11,7 @@ SIGKILL leaves its workers computing until their current task ends. :func:`worke
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.connection
 import os
 import signal
 import threading
@@ -21,6 +22,9 @@ from typing import Any
 
 #: How often (seconds) a worker checks that its parent is still alive.
 PARENT_POLL_SECONDS = 0.5
+
+#: How long (seconds) a terminated worker may take to exit before it is killed.
+STOP_GRACE_SECONDS = 5.0
 
 
 @contextlib.contextmanager
@@ -40,17 +44,39 @@ def worker_pool(
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued tasks and terminate the pool's worker processes (no waiting for running tasks)."""
+    """Cancel queued tasks and terminate the pool's worker processes (no waiting for running tasks).
+
+    Returns once every worker has exited and the pool's management thread has finished, so that the
+    workers are reaped and the abandoned futures settled when the caller goes on. Whether a worker has
+    exited is read from its sentinel, never from ``is_alive()``: the management thread reaps the workers
+    concurrently, and a poll that loses that race reports a dead worker as alive.
+    """
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()
-    for process in processes:
+    running = _still_running(processes, timeout=STOP_GRACE_SECONDS)
+    for process in running:
         with contextlib.suppress(Exception):
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
+            process.kill()
+    _still_running(running, timeout=STOP_GRACE_SECONDS)
+    if manager is not None:
+        manager.join(timeout=STOP_GRACE_SECONDS)
+
+
+def _still_running(processes: list, timeout: float) -> list:
+    """The processes that have not exited within ``timeout`` seconds (their sentinels not yet ready)."""
+    deadline = time.monotonic() + timeout
+    running = list(processes)
+    while running and (remaining := deadline - time.monotonic()) > 0:
+        try:
+            ended = set(multiprocessing.connection.wait([p.sentinel for p in running], timeout=remaining))
+        except (OSError, ValueError):  # a sentinel already closed: nothing more to learn from waiting
+            break
+        running = [p for p in running if p.sentinel not in ended]
+    return running
 
 
 def _start_worker(parent_pid: int, initializer: Callable[..., Any] | None, initargs: tuple) -> None:

@@ -110,19 +110,31 @@ class OutcomeAccounting:
         self.c = c
         self.diagnostic_cost = {event: getattr(c, name) for event, name in DIAGNOSTIC_COSTS.items()}
         self.treatments = treatments
+        # What each event does, with what it carries: the mRS of a level, the cost of a diagnostic step.
+        self._kinds: dict[str, tuple[int, object]] = {
+            event: (kind, MRS_EVENTS.get(event, self.diagnostic_cost.get(event)))
+            for event, kind in EVENT_KIND.items()
+        }
 
     def patient(self, history: Sequence[tuple[float, str, str, float]], courses: Sequence, t_end: float):
-        """Outcomes of one patient in ``OUTCOME_COLUMNS`` order (see :func:`patient_outcomes`)."""
+        """Outcomes of one patient in ``OUTCOME_COLUMNS`` order (see :func:`patient_outcomes`).
+
+        The hot loop of every run (one call per patient), written for speed with the arithmetic of the
+        definitions unchanged: the same operations in the same order, so the same bits. The discount factor
+        at a spell's end is kept for the next spell's start (the same ``exp`` of the same argument).
+        """
         u = self.u
         c = self.c
         dc = self.dc
         de = self.de
         mrs_utility = self.mrs_utility
         care = self.care
-        diagnostic_cost = self.diagnostic_cost
+        kinds = self._kinds
         exp = math.exp
         undisc = [0.0] * N_CATEGORIES
         disc = [0.0] * N_CATEGORIES
+        care_undisc = care_disc = 0.0  # the DISEASE_CARE flows of the spells, in spell order
+        malignancy_care = c.malignancy_care_per_year
 
         def one_off(category: int, amount: float, t: float) -> None:
             if t < t_end and amount:
@@ -139,46 +151,61 @@ class OutcomeAccounting:
         mrs, pain, malignant, bladder = 1, 0, False, False
         physio: list[tuple[float, float]] = []
         t_prev = 0.0
-
-        def utility() -> float:
-            value = mrs_utility[mrs]
-            if pain == 1:
-                value -= u.pain_untreated_decrement
-            elif pain == 2:
-                value -= u.pain_relieved_decrement
-            if malignant:
-                value -= u.malignancy_decrement
-            if bladder:
-                value -= u.bladder_cancer_decrement
-            return value
+        e_prev = c_prev = 1.0  # exp(-de * t_prev), exp(-dc * t_prev)
+        w = mrs_utility[1]  # the utility of the current spell, recomputed when a state changes
+        pain_untreated = u.pain_untreated_decrement
+        pain_relieved = u.pain_relieved_decrement
+        malignancy_decrement = u.malignancy_decrement
+        bladder_decrement = u.bladder_cancer_decrement
 
         for t, event, _detail, value in history:
             if t >= t_end:
                 break
-            kind = EVENT_KIND.get(event)
-            if kind is None:
+            spec = kinds.get(event)
+            if spec is None:
                 continue  # an event that neither changes a state nor costs anything
-            if kind < _FIRST_COSTED and t > t_prev:  # spells close only where utility or care may change
-                w = utility()
-                qalys += w * (t - t_prev)
-                qalys_disc += w * flow(t_prev, t, de)
-                per_year(DISEASE_CARE, care[mrs], t_prev, t)
+            kind, extra = spec
+            if kind < _FIRST_COSTED:
+                if t > t_prev:  # spells close only where utility or care may change
+                    span = t - t_prev
+                    e_t = exp(-de * t) if de else 1.0
+                    c_t = exp(-dc * t) if dc else 1.0
+                    qalys += w * span
+                    qalys_disc += w * (((e_prev - e_t) / de) if de else span)
+                    yearly = care[mrs]
+                    if yearly:
+                        care_undisc, care_disc = _add_flow(
+                            care_undisc, care_disc, yearly, span, c_prev, c_t, dc
+                        )
+                    if malignant and malignancy_care:
+                        care_undisc, care_disc = _add_flow(
+                            care_undisc, care_disc, malignancy_care, span, c_prev, c_t, dc
+                        )
+                    t_prev = t
+                    e_prev = e_t
+                    c_prev = c_t
+                if kind == _MRS_LEVEL:
+                    mrs = extra
+                elif kind == _MRS_VALUE:
+                    mrs = int(value)
+                elif kind == _PAIN:
+                    pain = max(pain, 1)
+                elif kind == _PAIN_RELIEF:
+                    pain = 2
+                elif kind == _MALIGNANCY:
+                    malignant = True
+                else:  # _BLADDER
+                    bladder = True
+                    one_off(ADVERSE_EVENTS, c.bladder_cancer, t)
+                w = mrs_utility[mrs]
+                if pain == 1:
+                    w -= pain_untreated
+                elif pain == 2:
+                    w -= pain_relieved
                 if malignant:
-                    per_year(DISEASE_CARE, c.malignancy_care_per_year, t_prev, t)
-                t_prev = t
-            if kind == _MRS_LEVEL:
-                mrs = MRS_EVENTS[event]
-            elif kind == _MRS_VALUE:
-                mrs = int(value)
-            elif kind == _PAIN:
-                pain = max(pain, 1)
-            elif kind == _PAIN_RELIEF:
-                pain = 2
-            elif kind == _MALIGNANCY:
-                malignant = True
-            elif kind == _BLADDER:
-                bladder = True
-                one_off(ADVERSE_EVENTS, c.bladder_cancer, t)
+                    w -= malignancy_decrement
+                if bladder:
+                    w -= bladder_decrement
             elif kind == _ADVERSE:
                 severe = value >= 1.0
                 one_off(ADVERSE_EVENTS, c.adverse_event_severe if severe else c.adverse_event_minor, t)
@@ -188,14 +215,26 @@ class OutcomeAccounting:
             elif kind == _PHYSIO:
                 physio.append((t, t + value / 12.0))
             else:  # _DIAGNOSTIC
-                one_off(DIAGNOSTICS, diagnostic_cost[event], t)
+                one_off(DIAGNOSTICS, extra, t)
         if t_end > t_prev:
-            w = utility()
-            qalys += w * (t_end - t_prev)
+            span = t_end - t_prev
+            qalys += w * span
             qalys_disc += w * flow(t_prev, t_end, de)
-            per_year(DISEASE_CARE, care[mrs], t_prev, t_end)
-            if malignant:
-                per_year(DISEASE_CARE, c.malignancy_care_per_year, t_prev, t_end)
+            yearly = care[mrs]
+            if yearly:
+                care_undisc, care_disc = _add_flow(
+                    care_undisc, care_disc, yearly, span, c_prev, exp(-dc * t_end) if dc else 1.0, dc
+                )
+            if malignant and malignancy_care:
+                care_undisc, care_disc = _add_flow(
+                    care_undisc,
+                    care_disc,
+                    malignancy_care,
+                    span,
+                    c_prev,
+                    exp(-dc * t_end) if dc else 1.0,
+                    dc,
+                )
         if physio:
             gain = u.physiotherapy_gain
             for a, b in _merge_intervals(physio):
@@ -204,6 +243,9 @@ class OutcomeAccounting:
                     qalys += gain * (b - a)
                     qalys_disc += gain * flow(a, b, de)
 
+        # Only the flows above have touched DISEASE_CARE so far; the courses' one-off amounts come after them.
+        undisc[DISEASE_CARE] = care_undisc
+        disc[DISEASE_CARE] = care_disc
         treatments = self.treatments
         for course in courses:
             _course_costs(course, treatments[course.treatment], t_end, one_off, per_year)
@@ -218,6 +260,14 @@ class OutcomeAccounting:
             *undisc,
             *disc,
         )
+
+
+def _add_flow(
+    total_undisc: float, total_disc: float, amount: float, span: float, d1: float, d2: float, delta: float
+) -> tuple[float, float]:
+    """Add a flow of ``amount`` per year over a spell of length ``span`` whose discount factors at its start
+    and end are ``d1`` and ``d2``: ``amount * span`` and ``amount * (d1 - d2) / delta`` (as :func:`flow`)."""
+    return total_undisc + amount * span, total_disc + amount * (((d1 - d2) / delta) if delta else span)
 
 
 def patient_outcomes(

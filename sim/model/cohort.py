@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from sim.model.mortality import LifeTable
 from sim.random import BLOCK_SIZE, block_uniforms
@@ -68,7 +68,7 @@ def _exp(u: np.ndarray) -> np.ndarray:
 
 
 def _lognormal(u: np.ndarray, median: float, sigma: float) -> np.ndarray:
-    return median * np.exp(sigma * stats.norm.ppf(u))
+    return median * np.exp(sigma * special.ndtri(u))  # ndtri: the standard normal quantile
 
 
 @dataclass
@@ -129,7 +129,7 @@ def draw_block(
     median = np.where(fast, prog.rate_fast_median_per_year, prog.rate_slow_median_per_year)
     sigma = np.where(fast, prog.rate_fast_sigma, prog.rate_slow_sigma)
     age_factor = prog.rate_ratio_per_decade_of_onset_age ** ((age - REFERENCE_ONSET_AGE) / 10.0)
-    rate = median * np.exp(sigma * stats.norm.ppf(u_prog[1])) * age_factor
+    rate = median * np.exp(sigma * special.ndtri(u_prog[1])) * age_factor
     with np.errstate(divide="ignore"):
         t_faster = np.where(
             prog.faster_phase_rate_per_year > 0, _exp(u_prog[2]) / prog.faster_phase_rate_per_year, np.inf

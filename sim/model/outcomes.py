@@ -248,7 +248,16 @@ class OutcomeAccounting:
         disc[DISEASE_CARE] = care_disc
         treatments = self.treatments
         for course in courses:
-            _course_costs(course, treatments[course.treatment], t_end, one_off, per_year)
+            spec = treatments[course.treatment]
+            if spec.type == "physiotherapy":  # many sessions: the one-off rule, inlined
+                amount = spec.cost_per_session
+                if amount:
+                    for t, _ in course.doses:
+                        if t < t_end:
+                            undisc[DISEASE_CARE] += amount
+                            disc[DISEASE_CARE] += amount * exp(-dc * t)
+            else:
+                _course_costs(course, spec, t_end, one_off, per_year)
 
         return (
             t_end,
@@ -287,6 +296,8 @@ def patient_outcomes(
 
 
 def _course_costs(course, spec: SimpleNamespace, t_end: float, one_off, per_year) -> None:
+    """The costs of one course other than physiotherapy (whose sessions :meth:`OutcomeAccounting.patient`
+    costs inline: one ``one_off`` per session)."""
     kind = spec.type
     if kind == "assistive_device":
         t0 = course.doses[0][0]
@@ -297,10 +308,6 @@ def _course_costs(course, spec: SimpleNamespace, t_end: float, one_off, per_year
         return
     if kind == "pain_drug":
         per_year(DRUGS, spec.cost_per_year, course.start, course.end if course.end is not None else t_end)
-        return
-    if kind == "physiotherapy":
-        for t, _ in course.doses:
-            one_off(DISEASE_CARE, spec.cost_per_session, t)
         return
     costs = spec.costs
     one_off(MONITORING, costs.monitoring_cost_per_course, course.start)

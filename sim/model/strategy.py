@@ -33,6 +33,8 @@ class StrategyEngine:
         self.by_trigger: dict[str, list] = {}
         for rule in self.rules:
             self.by_trigger.setdefault(rule.on, []).append(rule)
+        # The rank of each rule's lowest titre band, looked up once (rules are checked on every event).
+        self._min_titre = {id(rule): TITRE_ORDER.index(rule.min_titre) for rule in self.rules}
         #: The events :meth:`on_event` acts on; a patient tells the strategy of no other event.
         self.listened: frozenset[str] = frozenset()
         if self.rules:
@@ -66,16 +68,17 @@ class StrategyEngine:
             self._stop_after_severe(patient, detail)
 
     def _consider(self, patient: Patient, rule) -> None:
-        treatment = self.catalogue[rule.give]
         if not patient.alive:
             return
-        if rule.give in patient.state.get("banned", ()):
-            return
-        if rule.requires_diagnosis and not patient.state.get("diagnosed"):
+        treatment = self.catalogue[rule.give]
+        state = patient.state
+        if rule.requires_diagnosis and not state.get("diagnosed"):
             return
         if patient.mrs < rule.min_mrs:
             return
-        if patient.state.get("titre_band", 1) < TITRE_ORDER.index(rule.min_titre):
+        if state.get("titre_band", 1) < self._min_titre[id(rule)]:
+            return
+        if rule.give in state.get("banned", ()):
             return
         if treatment.active(patient) is not None:
             return

@@ -31,7 +31,7 @@ DURATION_SIGMA = 0.7
 TREATMENT_DEATH = 3
 
 
-@dataclass
+@dataclass(slots=True)
 class Course:
     """One course of one treatment for one patient."""
 

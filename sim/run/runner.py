@@ -148,7 +148,7 @@ def simulate_block(
     t_background = background_death_times(traits, table, values.mortality.background_rate_multiplier)
     times = np.full((n, len(MILESTONES)), np.nan)
     causes = np.zeros(n, dtype=np.int8)
-    counts = np.zeros((n, 3), dtype=np.int32)
+    count_rows: list[tuple[int, int, int]] = []  # per patient: courses, adverse events, severe ones
     paths: list = []
     events: list | None = [] if keep_events else None
     courses: list | None = [] if keep_events else None
@@ -159,7 +159,7 @@ def simulate_block(
     axonal_years = values.progression.axonal_conversion_years
     excess_rate = values.malignancy.excess_mortality_rate_per_year
     econ_values = getattr(values, "economics", None)
-    econ = np.full((n, len(OUTCOME_COLUMNS)), np.nan) if econ_values is not None else None
+    econ_rows: list[tuple[float, ...]] = []  # per patient: OUTCOME_COLUMNS (one array per block, at the end)
     accounting = OutcomeAccounting(econ_values, values.treatments) if econ_values is not None else None
     catalogue = build_catalogue(
         values.treatments, TreatmentContext(seed, draw), values.strategy.stop_on_adverse_event
@@ -238,9 +238,13 @@ def simulate_block(
         paths.extend((pid, t, b, r) for t, b, r in patient.segments)
         patient_courses = patient.state.get("courses", ())
         aes = patient.state.get("ae_details", ())
-        counts[i] = (len(patient_courses), len(aes), sum(1 for a in aes if a[3]))
+        count_rows.append(
+            (len(patient_courses), len(aes), sum(1 for a in aes if a[3]))
+            if aes
+            else (len(patient_courses), 0, 0)
+        )
         if accounting is not None:
-            econ[i] = accounting.patient(patient.history, patient_courses, t_end)
+            econ_rows.append(accounting.patient(patient.history, patient_courses, t_end))
         if events is not None:
             age0 = patient.age0
             events.extend((pid, t, age0 + t, e, d, v) for t, e, d, v in patient.history)
@@ -262,6 +266,10 @@ def simulate_block(
                 for c in patient_courses
             )
     traits.diagnosis_steps = []  # consumed: drop it so that memory holds outputs only
+    counts = np.array(count_rows, dtype=np.int32).reshape(n, 3)
+    econ = (
+        np.array(econ_rows, dtype=float).reshape(n, len(OUTCOME_COLUMNS)) if accounting is not None else None
+    )
     return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
 
 

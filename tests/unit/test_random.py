@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import sim
@@ -15,6 +17,7 @@ from sim.random import (
     generator,
     parameter_generator,
     patient_generator,
+    seed_words,
     stable_key,
 )
 
@@ -123,3 +126,22 @@ def test_patient_7_is_the_same_person_in_cohorts_of_10_and_1000(tiny_scenario: s
     pd.testing.assert_frame_equal(row_small, row_large, check_exact=True)
     other_seed = sim.simulate(tiny_scenario, n_patients=10, seed=78).patients
     assert other_seed.loc[7, "age_at_onset"] != row_small.loc[0, "age_at_onset"]
+
+
+_KEY_PART = st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**70), st.just(0))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**140)),
+    key=st.lists(_KEY_PART, min_size=1, max_size=7),
+)
+def test_fast_streams_are_numpys_seed_sequence_streams_bit_for_bit(seed: int, key: list[int]) -> None:
+    """``generator`` computes SeedSequence's seeding words itself (for speed): the words, and so every
+    number drawn, are those of ``PCG64(SeedSequence(entropy=seed, spawn_key=key))`` for any seed and key."""
+    reference = np.random.SeedSequence(entropy=seed, spawn_key=tuple(key))
+    assert np.array_equal(seed_words(seed, tuple(key)), reference.generate_state(4, np.uint64))
+    ours = generator(seed, *key)
+    theirs = np.random.Generator(np.random.PCG64(reference))
+    assert np.array_equal(ours.random(5), theirs.random(5))
+    assert np.array_equal(ours.standard_normal(3), theirs.standard_normal(3))

@@ -148,50 +148,66 @@ def _pool_after_prefix(seed: int, prefix: tuple[int, ...]) -> tuple[tuple[int, .
 def seed_words(seed: int, key: tuple[int, ...]) -> np.ndarray:
     """``SeedSequence(entropy=seed, spawn_key=key).generate_state(4, np.uint64)``, computed faster.
 
-    ``key`` must not be empty. Everything but the last two parts of the key is mixed once per prefix (cached);
-    the rest is the same hash written out with local names (this runs once per treatment course).
+    ``key`` must not be empty. Everything but the last two parts of the key is mixed once per prefix
+    (cached); the hash constants do not depend on the data, so those of the last parts and of the output
+    are precomputed too. This runs once per treatment course.
     """
     pool0, h = _pool_after_prefix(seed, key[:-2])
     p0, p1, p2, p3 = pool0
-    mult_a, mix_l, mix_r, m32 = _MULT_A, _MIX_L, _MIX_R, _M32
-    for k in key[-2:]:
-        for w in _uint32_words(k) if k > m32 else (k,):
-            v = w ^ h
-            h = (h * mult_a) & m32
-            v = (v * h) & m32
-            v ^= v >> 16
-            r = (mix_l * p0 - mix_r * v) & m32
-            p0 = r ^ (r >> 16)
-            v = w ^ h
-            h = (h * mult_a) & m32
-            v = (v * h) & m32
-            v ^= v >> 16
-            r = (mix_l * p1 - mix_r * v) & m32
-            p1 = r ^ (r >> 16)
-            v = w ^ h
-            h = (h * mult_a) & m32
-            v = (v * h) & m32
-            v ^= v >> 16
-            r = (mix_l * p2 - mix_r * v) & m32
-            p2 = r ^ (r >> 16)
-            v = w ^ h
-            h = (h * mult_a) & m32
-            v = (v * h) & m32
-            v ^= v >> 16
-            r = (mix_l * p3 - mix_r * v) & m32
-            p3 = r ^ (r >> 16)
-    mult_b = _MULT_B
-    h = _INIT_B
+    mix_l, mix_r, m32 = _MIX_L, _MIX_R, _M32
+    tail = key[-2:]
+    words = tail if tail[0] <= m32 and tail[-1] <= m32 else [w for k in tail for w in _uint32_words(k)]
+    constants = _hash_constants(h, len(words))
+    for j, w in enumerate(words):
+        a0, b0, a1, b1, a2, b2, a3, b3 = constants[j]
+        v = ((w ^ a0) * b0) & m32
+        r = (mix_l * p0 - mix_r * (v ^ (v >> 16))) & m32
+        p0 = r ^ (r >> 16)
+        v = ((w ^ a1) * b1) & m32
+        r = (mix_l * p1 - mix_r * (v ^ (v >> 16))) & m32
+        p1 = r ^ (r >> 16)
+        v = ((w ^ a2) * b2) & m32
+        r = (mix_l * p2 - mix_r * (v ^ (v >> 16))) & m32
+        p2 = r ^ (r >> 16)
+        v = ((w ^ a3) * b3) & m32
+        r = (mix_l * p3 - mix_r * (v ^ (v >> 16))) & m32
+        p3 = r ^ (r >> 16)
     out = []
-    for v in (p0, p1, p2, p3, p0, p1, p2, p3):
-        v ^= h
-        h = (h * mult_b) & m32
-        v = (v * h) & m32
+    for v, (a, b) in zip((p0, p1, p2, p3, p0, p1, p2, p3), _OUTPUT_CONSTANTS, strict=True):
+        v = ((v ^ a) * b) & m32
         out.append(v ^ (v >> 16))
     return np.array(
         [out[0] | out[1] << 32, out[2] | out[3] << 32, out[4] | out[5] << 32, out[6] | out[7] << 32],
         dtype=np.uint64,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _hash_constants(h: int, n_words: int) -> tuple[tuple[int, ...], ...]:
+    """Per further entropy word, the (before, after) hash constants of its four mixes into the pool."""
+    out = []
+    for _ in range(n_words):
+        row = []
+        for _ in range(_POOL):
+            after = (h * _MULT_A) & _M32
+            row += [h, after]
+            h = after
+        out.append(tuple(row))
+    return tuple(out)
+
+
+def _output_constants() -> tuple[tuple[int, int], ...]:
+    h = _INIT_B
+    out = []
+    for _ in range(8):
+        after = (h * _MULT_B) & _M32
+        out.append((h, after))
+        h = after
+    return tuple(out)
+
+
+#: The (before, after) hash constants of SeedSequence.generate_state's eight 32-bit output words.
+_OUTPUT_CONSTANTS = _output_constants()
 
 
 def block_uniforms(seed: int, draw: int, purpose: str, block: int, n_rows: int) -> np.ndarray:

@@ -3,9 +3,10 @@
 Each patient has an environment of its own (a small event heap is several times faster than one shared heap
 of thousands of processes). The processes wait exactly until the next thing that can happen:
 
-* **disease**: the burden rises linearly at the current rate between events, so the time to the next
-  threshold is ``(threshold - burden) / rate``; entering the faster phase, or a treatment changing the rate
-  or reversing damage, interrupts the wait and the crossing time is recomputed;
+* **disease** (:meth:`Patient.start_disease`): the burden rises linearly at the current rate between events,
+  so the time to the next threshold is ``(threshold - burden) / rate``; entering the faster phase, or a
+  treatment changing the rate or reversing damage, replaces the pending step and the crossing time is
+  recomputed;
 * **diagnosis**: walks the pre-drawn diagnostic journey;
 * **life**: waits for malignant transformation, background death or death from the malignancy, whichever is
   first; death (from any cause, including treatment harms) or the horizon ends the patient's simulation.
@@ -130,7 +131,9 @@ class Patient:
         "thresholds",
         "next_threshold",
         "mrs",
-        "disease_proc",
+        "disease_on",
+        "disease_token",
+        "in_disease_step",
         "death_cause",
         "alive",
         "end",
@@ -185,7 +188,10 @@ class Patient:
         self.next_threshold = 0
         self.mrs = 1
         self.segments: list[tuple[float, float, float]] = [(0.0, b0, base_rate)]
-        self.disease_proc: simpy.Process | None = None
+        # The disease runs event by event (start_disease) once on: one pending step, invalidated by a change.
+        self.disease_on = False
+        self.disease_token = 0
+        self.in_disease_step = False
         self.death_cause = 0
         self.alive = True
         self.end = env.event()
@@ -228,12 +234,11 @@ class Patient:
 
     def _changed(self) -> None:
         self.segments.append((self.env.now, self.b_ref, self.rate))
-        proc = self.disease_proc
-        if proc is None:
-            if self.timeline == LEFT_TIMELINE:  # from now on the disease runs event by event
-                self.disease_proc = self.env.process(self.disease())
-        elif proc.is_alive and proc is not self.env.active_process:
-            proc.interrupt()
+        if self.disease_on:
+            if not self.in_disease_step:  # a disease step schedules the next one itself when it ends
+                self._next_disease_step()
+        elif self.timeline == LEFT_TIMELINE:  # from now on the disease runs event by event
+            self.start_disease()
 
     def set_phase(self, multiplier: float) -> None:
         self._rebase()
@@ -491,39 +496,66 @@ class Patient:
         return event
 
     # ------------------------------------------------------------------ processes
-    def disease(self):
-        """Threshold crossings in order; faster phase; interruptible by treatments."""
+    def start_disease(self) -> None:
+        """Run the disease event by event from now: threshold crossings in order, the faster phase.
+
+        One step is pending at a time, a timeout whose callback makes it (no process: a change of the
+        course reschedules the step instead of interrupting a generator, which costs an event and an
+        exception). A change (:meth:`_changed`) invalidates the pending step and schedules the next from
+        the new state; within a step, the step schedules the next when it ends. The crossing times are
+        those of the generator formulation: the same arithmetic on the same state.
+        """
+        self.disease_on = True
+        self._next_disease_step()
+
+    def _next_disease_step(self) -> None:
+        self.disease_token += 1  # any step still pending is stale from now on
+        token = self.disease_token
         thresholds = self.thresholds
-        n = len(thresholds)
-        while True:
-            k = self.next_threshold
-            now = self.env.now
-            rate = self.rate
-            if k < n:
-                level, name, _ = thresholds[k]
-                b = self.b_ref + rate * (now - self.t_ref)
-                to_threshold = (level - b) / rate if rate > 0.0 else INF
-            else:
-                to_threshold = INF
-            to_phase = max(self.t_faster - now, 0.0)
-            try:
-                if to_threshold == INF and to_phase == INF:
-                    yield self.env.event()  # nothing can happen until a treatment changes the course
-                elif to_phase < to_threshold:
-                    yield self.wait(to_phase)
-                    self.t_faster = INF
-                    self.set_phase(self.faster_multiplier)
-                    self.record("faster_phase", "progression accelerates")
-                else:
-                    yield self.wait(max(to_threshold, 0.0))
-                    self.b_ref = level
-                    self.t_ref = self.env.now
-                    self.next_threshold = k + 1
-                    if name in MRS_OF_THRESHOLD:
-                        self.mrs = MRS_OF_THRESHOLD[name]
-                    self.record(name, "", self.mrs)
-            except simpy.Interrupt:
-                continue
+        k = self.next_threshold
+        now = self.env.now
+        rate = self.rate
+        if k < len(thresholds):
+            level, name, _ = thresholds[k]
+            b = self.b_ref + rate * (now - self.t_ref)
+            to_threshold = (level - b) / rate if rate > 0.0 else INF
+        else:
+            to_threshold = INF
+        to_phase = max(self.t_faster - now, 0.0)
+        if to_threshold == INF and to_phase == INF:
+            return  # nothing can happen until a treatment changes the course
+        if to_phase < to_threshold:
+            self.wait(to_phase).callbacks.append(lambda _event: self._phase_step(token))
+        else:
+            step = self._threshold_step
+            self.wait(max(to_threshold, 0.0)).callbacks.append(lambda _event: step(token, k, level, name))
+
+    def _phase_step(self, token: int) -> None:
+        if token != self.disease_token:
+            return
+        self.in_disease_step = True
+        try:
+            self.t_faster = INF
+            self.set_phase(self.faster_multiplier)
+            self.record("faster_phase", "progression accelerates")
+        finally:
+            self.in_disease_step = False
+        self._next_disease_step()
+
+    def _threshold_step(self, token: int, k: int, level: float, name: str) -> None:
+        if token != self.disease_token:
+            return
+        self.in_disease_step = True
+        try:
+            self.b_ref = level
+            self.t_ref = self.env.now
+            self.next_threshold = k + 1
+            if name in MRS_OF_THRESHOLD:
+                self.mrs = MRS_OF_THRESHOLD[name]
+            self.record(name, "", self.mrs)
+        finally:
+            self.in_disease_step = False
+        self._next_disease_step()
 
     def diagnosis(self, steps: list[tuple[float, str, str]]):
         for t, event, detail in steps:

@@ -5,7 +5,7 @@ phase, of malignant transformation and of death is known from the patient's trai
 computes them for a whole block at once, together with the diagnostic journey, and hands each patient a
 time-ordered list of *timeline entries*; the patient's SimPy process (:meth:`sim.model.process.Patient.walk`)
 then waits only for the entries a strategy rule listens to, and a patient whose treatment changes the
-disease recomputes their own future from that moment (:meth:`~sim.model.process.Patient.disease`).
+disease recomputes their own future from that moment (:meth:`~sim.model.process.Patient.start_disease`).
 
 Exactness: every time is computed with the same floating-point operations, in the same order, as the
 event-by-event processes of :mod:`sim.model.process` (each crossing waits ``(level - b) / rate`` from the
@@ -97,7 +97,7 @@ def disease_times(
     t_faster: np.ndarray,
     faster: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Natural-history crossing times, step by step as :meth:`Patient.disease` takes them.
+    """Natural-history crossing times, step by step as :meth:`Patient.start_disease` takes them.
 
     Returns, per patient and step (at most one per threshold plus the faster phase), the time (inf: never),
     the entry code, the burden from then on, and the modified Rankin score after it.

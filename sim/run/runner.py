@@ -207,7 +207,7 @@ def simulate_block(
         if timeline:
             patient.follow(entries[i], functools.partial(threshold_list, th, b0, *levels_of[i]))
         else:
-            patient.disease_proc = env.process(patient.disease())
+            patient.start_disease()
             if not silent_journeys:
                 env.process(patient.diagnosis(journeys[i]))
             env.process(

@@ -45,7 +45,7 @@ class PatientMachine(RuleBasedStateMachine):
             threshold_list(VALUES.thresholds, b0, tremor if tremor else float("nan"), float("nan")),
         )
         self.patient.state["diagnosed"] = True
-        self.patient.disease_proc = self.env.process(self.patient.disease())
+        self.patient.start_disease()
         self.catalogue = build_catalogue(VALUES.treatments, TreatmentContext(7, 0), True)
         self.last_burden = b0
         self.samples: list[tuple[float, float, int]] = []  # (time, burden, reversals so far)

@@ -32,7 +32,7 @@ STEPS = [
 def _patient(t_death: float) -> Patient:
     env = simpy.Environment()
     p = Patient(env, 5, 60.0, 10.0, np.full(len(MILESTONES), np.nan), 0.0, 0.0625, math.inf, 1.0, [])
-    p.disease_proc = env.process(p.disease())
+    p.start_disease()
     env.process(p.life(t_death, math.inf, 1.0, 0.0))
     return p
 

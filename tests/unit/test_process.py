@@ -53,7 +53,7 @@ def run(
     excess_exp: float = 1.0,
     excess_rate: float = 0.0,
 ) -> Patient:
-    p.disease_proc = p.env.process(p.disease())
+    p.start_disease()
     p.env.process(p.diagnosis(list(steps)))
     p.env.process(p.life(t_background, t_malignancy, excess_exp, excess_rate))
     p.env.run(until=p.end)

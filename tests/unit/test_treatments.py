@@ -246,7 +246,7 @@ def test_an_earlier_course_does_not_end_the_benefit_of_a_newer_one(base):
     times = np.full(len(MILESTONES), np.nan)
     th = threshold_list(values.thresholds, b0, float("nan"), float("nan"))
     patient = Patient(env, 3, 60.0, math.inf, times, b0, 0.05, math.inf, 1.0, th)
-    patient.disease_proc = env.process(patient.disease())
+    patient.start_disease()
     rituximab = build_catalogue(values.treatments, TreatmentContext(1, 0), True)["rituximab"]
     rituximab.start(patient)
     env.run(until=1.5)  # the first course responds after ~9 months

@@ -182,6 +182,35 @@ def seed_words(seed: int, key: tuple[int, ...]) -> np.ndarray:
     )
 
 
+def seed_words_many(seed: int, prefix: tuple[int, ...], tails: np.ndarray) -> np.ndarray:
+    """:func:`seed_words` for many keys ``prefix + (a, b)`` at once: ``tails`` is an ``(m, 2)`` array of the
+    last two key parts (each below 2**32); returns ``(m, 4)`` uint64 words, row by row those of
+    :func:`seed_words` (the same hash in NumPy's unsigned arithmetic, exact modulo 2**32)."""
+    pool0, h = _pool_after_prefix(seed, prefix)
+    tails = np.asarray(tails, dtype=np.uint64)
+    if tails.ndim != 2 or tails.shape[1] != 2 or (tails > _M32).any():
+        raise ValueError("tails must be an (m, 2) array of integers below 2**32")
+    m32 = np.uint64(_M32)
+    shift = np.uint64(16)
+    mix_l, mix_r = np.uint64(_MIX_L), np.uint64(_MIX_R)
+    pool = [np.full(len(tails), p, dtype=np.uint64) for p in pool0]
+    constants = _hash_constants(h, 2)
+    for j in range(2):
+        w = tails[:, j]
+        for dst in range(_POOL):
+            before, after = constants[j][2 * dst], constants[j][2 * dst + 1]
+            v = ((w ^ np.uint64(before)) * np.uint64(after)) & m32
+            v ^= v >> shift
+            r = (mix_l * pool[dst] - mix_r * v) & m32  # wraps modulo 2**64, exact modulo 2**32
+            pool[dst] = r ^ (r >> shift)
+    out = []
+    for v, (before, after) in zip(pool + pool, _OUTPUT_CONSTANTS, strict=True):
+        v = ((v ^ np.uint64(before)) * np.uint64(after)) & m32
+        out.append(v ^ (v >> shift))
+    thirty_two = np.uint64(32)
+    return np.stack([out[2 * i] | (out[2 * i + 1] << thirty_two) for i in range(4)], axis=1)
+
+
 @functools.lru_cache(maxsize=4096)
 def _hash_constants(h: int, n_words: int) -> tuple[tuple[int, ...], ...]:
     """Per further entropy word, the (before, after) hash constants of its four mixes into the pool."""

@@ -23,7 +23,7 @@ import numpy as np
 import simpy
 
 from sim.model.process import Patient
-from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
+from sim.random import BLOCK_SIZE, PURPOSES, SeedWords, generator, seed_words, seed_words_many, stable_key
 
 WEEK = 1.0 / 52.0
 MONTH = 1.0 / 12.0
@@ -62,10 +62,18 @@ _TRAITS_STREAM = 0xFFFE
 class TreatmentContext:
     """What a course needs besides the patient: its parameters and the random streams."""
 
+    #: A treatment's course streams in a block are seeded one at a time until this many have been asked
+    #: for; then those of course numbers 1 to :attr:`BATCH_NUMBERS` of every patient of the block at once
+    #: (one NumPy pass, ~0.1 µs a stream against ~7 µs one at a time). Either way the same streams.
+    BATCH_AFTER = 32
+    BATCH_NUMBERS = 8
+
     def __init__(self, seed: int, draw: int) -> None:
         self.seed = seed
         self.draw = draw
         self._traits: dict[tuple[str, int], list[list[float]]] = {}
+        self._course_seeds: dict[tuple[str, int], int | np.ndarray] = {}  # a count, then the batch
+        self._name_keys: dict[str, int] = {}
 
     def trait_uniforms(self, name: str, pid: int) -> list[float]:
         """The patient's uniforms for their traits of treatment ``name`` (:data:`TRAIT_ROWS` order).
@@ -86,7 +94,31 @@ class TreatmentContext:
         return matrix[column]
 
     def course_rng(self, name: str, pid: int, number: int) -> np.random.Generator:
-        return generator(self.seed, self.draw, PURPOSES["treatment"], stable_key(name), pid, number)
+        """The stream of course ``number`` of treatment ``name`` for patient ``pid``: key ``(draw, treatment
+        purpose, crc32(name), pid, number)``, i.e. ``generator(seed, draw, PURPOSES["treatment"],
+        stable_key(name), pid, number)``, seeded in batches where many are needed (:attr:`BATCH_AFTER`)."""
+        name_key = self._name_keys.get(name)
+        if name_key is None:
+            name_key = self._name_keys[name] = stable_key(name)
+        prefix = (int(self.draw), PURPOSES["treatment"], name_key)
+        block, column = divmod(int(pid), BLOCK_SIZE)
+        seeds = self._course_seeds.get((name, block), 0)
+        if isinstance(seeds, int):
+            if seeds < self.BATCH_AFTER:
+                self._course_seeds[(name, block)] = seeds + 1
+                return _seeded(seed_words(int(self.seed), (*prefix, int(pid), int(number))))
+            numbers = np.repeat(np.arange(1, self.BATCH_NUMBERS + 1), BLOCK_SIZE)
+            pids = np.tile(block * BLOCK_SIZE + np.arange(BLOCK_SIZE), self.BATCH_NUMBERS)
+            tails = np.stack([pids, numbers], axis=1)
+            seeds = seed_words_many(int(self.seed), prefix, tails).reshape(self.BATCH_NUMBERS, BLOCK_SIZE, 4)
+            self._course_seeds[(name, block)] = seeds
+        if 1 <= number <= self.BATCH_NUMBERS:
+            return _seeded(seeds[number - 1, column])
+        return _seeded(seed_words(int(self.seed), (*prefix, int(pid), int(number))))
+
+
+def _seeded(words: np.ndarray) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(SeedWords(np.ascontiguousarray(words))))
 
 
 class LazyRng:

@@ -8,7 +8,8 @@ import pytest
 
 import sim
 from sim.model.process import MILESTONES
-from sim.model.treatments import MONTH, WEEK
+from sim.model.treatments import MONTH, WEEK, TreatmentContext
+from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
 
 N = 600
 SEED = 5
@@ -255,3 +256,17 @@ def test_an_earlier_course_does_not_end_the_benefit_of_a_newer_one(base):
     env.run(until=1.5 + 1.2)  # past the first course's end of benefit (~0.75 + ~2 y), before the second's
     relapses = [t for t, e, d, _ in patient.history if e == "relapse"]
     assert "effect:rituximab" in patient.effects, relapses
+
+
+def test_course_streams_are_the_keyed_streams_whether_seeded_alone_or_in_a_batch() -> None:
+    """A course's stream is ``generator(seed, draw, treatment purpose, crc32(name), pid, number)``: for the
+    first courses of a block (seeded one at a time), for those after the switch to a batch, and for course
+    numbers beyond the batch."""
+    ctx = TreatmentContext(123, 4)
+    block = 3
+    asked = [(block * BLOCK_SIZE + i, 1 + i % 3) for i in range(TreatmentContext.BATCH_AFTER + 40)]
+    asked += [(block * BLOCK_SIZE + 7, TreatmentContext.BATCH_NUMBERS), (block * BLOCK_SIZE + 9, 11)]
+    for pid, number in asked:
+        expected = generator(123, 4, PURPOSES["treatment"], stable_key("rituximab"), pid, number).random(4)
+        assert np.array_equal(ctx.course_rng("rituximab", pid, number).random(4), expected), (pid, number)
+    assert isinstance(ctx._course_seeds[("rituximab", block)], np.ndarray)  # the batch was used

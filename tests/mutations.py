@@ -41,8 +41,9 @@ MUTATIONS = (
         "treatment_death_continues",
         "a death caused by a treatment or a treatment-induced cancer does not end the patient's simulation",
         "sim/model/process.py",
-        "        if not self.end.triggered:\n            self.end.succeed()\n\n    def wait(",
-        "        if not self.end.triggered and cause != 3:\n            self.end.succeed()\n\n    def wait(",
+        "        if not self.end.triggered:\n            self.end.succeed()\n\n    def _count_wait(",
+        "        if not self.end.triggered and cause != 3:\n"
+        "            self.end.succeed()\n\n    def _count_wait(",
         (
             "tests/unit/test_treatment_rules.py",
             "tests/property/test_treatment_stateful.py",
@@ -86,8 +87,8 @@ MUTATIONS = (
         "qalys_at_cost_rate",
         "QALYs are discounted at the cost discount rate",
         "sim/model/outcomes.py",
-        "    de = force_of_interest(econ.discount_rate_effects)\n",
-        "    de = force_of_interest(econ.discount_rate_costs)\n",
+        "        self.de = force_of_interest(econ.discount_rate_effects)\n",
+        "        self.de = force_of_interest(econ.discount_rate_costs)\n",
         ("tests/unit/test_separations.py",),
     ),
     Mutation(

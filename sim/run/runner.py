@@ -33,7 +33,15 @@ from sim.model.cohort import (
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.mortality import LifeTable, load_life_table
 from sim.model.outcomes import OUTCOME_COLUMNS, OutcomeAccounting
-from sim.model.process import COLUMN, DEATH_CAUSES, MILESTONES, EventBudgetExceeded, Patient, threshold_list
+from sim.model.process import (
+    COLUMN,
+    DEATH_CAUSES,
+    MILESTONES,
+    EventBudgetExceeded,
+    Patient,
+    fresh_environment,
+    threshold_list,
+)
 from sim.model.strategy import StrategyEngine
 from sim.model.timeline import (
     block_entries,
@@ -187,9 +195,10 @@ def simulate_block(
             entries = _timeline_entries(values, traits, t_background, n, horizon, levels_of)
         except SimulationError as exc:  # add what reproduces it: the draw and the seed
             raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
+    env = None
     for i in range(n):
         pid = pid_list[i]
-        env = simpy.Environment()
+        env = fresh_environment(env)
         patient = Patient(
             env,
             pid,

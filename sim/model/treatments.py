@@ -23,7 +23,8 @@ import numpy as np
 import simpy
 
 from sim.model.process import Patient
-from sim.random import BLOCK_SIZE, PURPOSES, SeedWords, generator, seed_words, seed_words_many, stable_key
+from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
+from sim.seeding import SeedWords, seed_words, seed_words_many
 
 WEEK = 1.0 / 52.0
 MONTH = 1.0 / 12.0

@@ -17,9 +17,9 @@ from sim.random import (
     generator,
     parameter_generator,
     patient_generator,
-    seed_words,
     stable_key,
 )
+from sim.seeding import seed_words
 
 
 def test_same_key_gives_the_same_numbers() -> None:

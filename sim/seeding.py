@@ -53,16 +53,26 @@ def _uint32_words(n: int) -> list[int]:
     return out
 
 
+def _hashmix(value: int, h: int) -> tuple[int, int]:
+    """SeedSequence's ``hashmix``: the hashed value and the next hash constant."""
+    value ^= h
+    h = (h * _MULT_A) & _M32
+    value = (value * h) & _M32
+    return value ^ (value >> 16), h
+
+
+def _mix(x: int, y: int) -> int:
+    """SeedSequence's ``mix`` of a pool word ``x`` with a hashed value ``y``."""
+    r = (_MIX_L * x - _MIX_R * y) & _M32
+    return r ^ (r >> 16)
+
+
 def _mix_in(pool: list[int], h: int, words: list[int]) -> int:
     """Mix further entropy words into the pool (in place); returns the hash constant after them."""
     for w in words:
         for dst in range(_POOL):
-            v = w ^ h
-            h = (h * _MULT_A) & _M32
-            v = (v * h) & _M32
-            v ^= v >> 16
-            r = (_MIX_L * pool[dst] - _MIX_R * v) & _M32
-            pool[dst] = r ^ (r >> 16)
+            v, h = _hashmix(w, h)
+            pool[dst] = _mix(pool[dst], v)
     return h
 
 
@@ -75,19 +85,13 @@ def _pool_after_prefix(seed: int, prefix: tuple[int, ...]) -> tuple[tuple[int, .
     h = _INIT_A
     pool = []
     for i in range(_POOL):
-        v = words[i] ^ h
-        h = (h * _MULT_A) & _M32
-        v = (v * h) & _M32
-        pool.append(v ^ (v >> 16))
+        v, h = _hashmix(words[i], h)
+        pool.append(v)
     for src in range(_POOL):
         for dst in range(_POOL):
             if src != dst:
-                v = pool[src] ^ h
-                h = (h * _MULT_A) & _M32
-                v = (v * h) & _M32
-                v ^= v >> 16
-                r = (_MIX_L * pool[dst] - _MIX_R * v) & _M32
-                pool[dst] = r ^ (r >> 16)
+                v, h = _hashmix(pool[src], h)
+                pool[dst] = _mix(pool[dst], v)
     h = _mix_in(pool, h, words[_POOL:])
     return tuple(pool), h
 
@@ -97,7 +101,8 @@ def seed_words(seed: int, key: tuple[int, ...]) -> np.ndarray:
 
     ``key`` must not be empty. Everything but the last two parts of the key is mixed once per prefix
     (cached); the hash constants do not depend on the data, so those of the last parts and of the output
-    are precomputed too. This runs once per treatment course.
+    are precomputed too. This runs once per treatment course, so :func:`_hashmix` and :func:`_mix` are
+    written out here, four times per key word.
     """
     pool0, h = _pool_after_prefix(seed, key[:-2])
     p0, p1, p2, p3 = pool0

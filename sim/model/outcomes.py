@@ -218,22 +218,16 @@ class OutcomeAccounting:
                 one_off(DIAGNOSTICS, extra, t)
         if t_end > t_prev:
             span = t_end - t_prev
+            e_end = exp(-de * t_end) if de else 1.0
+            c_end = exp(-dc * t_end) if dc else 1.0
             qalys += w * span
-            qalys_disc += w * flow(t_prev, t_end, de)
+            qalys_disc += w * (((e_prev - e_end) / de) if de else span)
             yearly = care[mrs]
             if yearly:
-                care_undisc, care_disc = _add_flow(
-                    care_undisc, care_disc, yearly, span, c_prev, exp(-dc * t_end) if dc else 1.0, dc
-                )
+                care_undisc, care_disc = _add_flow(care_undisc, care_disc, yearly, span, c_prev, c_end, dc)
             if malignant and malignancy_care:
                 care_undisc, care_disc = _add_flow(
-                    care_undisc,
-                    care_disc,
-                    malignancy_care,
-                    span,
-                    c_prev,
-                    exp(-dc * t_end) if dc else 1.0,
-                    dc,
+                    care_undisc, care_disc, malignancy_care, span, c_prev, c_end, dc
                 )
         if physio:
             gain = u.physiotherapy_gain

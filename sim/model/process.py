@@ -30,7 +30,7 @@ from operator import itemgetter
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from sim.errors import SimulationError
 from sim.model.milestones import THRESHOLD_ORDER
@@ -374,8 +374,8 @@ class Patient:
     ) -> None:
         """Live the precomputed natural history ``entries`` (:func:`sim.model.timeline.block_entries`).
 
-        Instead of the disease and life processes, one process (:meth:`walk`) waits only for the entries a
-        strategy rule listens to and for death; every other entry is recorded when the patient's record
+        Instead of the disease and life processes, one chain of callbacks (:meth:`_walk`) waits only for the
+        entries a strategy rule listens to and for death; every other entry is recorded when the patient's record
         reaches its time. A treatment that changes the disease ends the timeline's disease part: the
         thresholds (``make_thresholds()``) are built and :meth:`disease` takes over from that moment.
         """
@@ -383,17 +383,25 @@ class Patient:
         self.cursor = 0
         self.timeline = ON_TIMELINE
         self.make_thresholds = make_thresholds
-        self.env.process(self.walk())
+        # The walk starts as a process would: at an urgent event now (after whatever is running now).
+        env = self.env
+        start = simpy.Event(env)
+        start._ok = True
+        start._value = None
+        start.callbacks.append(lambda _event: self._walk(False))
+        heapq.heappush(env._queue, (env._now, URGENT, next(env._eid), start))
 
-    def walk(self):
-        """Wait for each entry a rule listens to (and death), record everything up to it; end the run.
+    def _walk(self, woke: bool) -> None:
+        """Record the timeline up to the next entry a rule listens to (or death) and wait for it there.
 
-        As in the event-by-event formulation, each disease or life entry is an event of its own (a wait of
-        zero for one that happens at the same time as the previous one, so that courses started in between
-        act first), while steps of the diagnostic journey on the same day share one event.
+        The walk is a chain of callbacks, not a process: each wait is one event whose callback goes on
+        (:meth:`_woken`), which saves a process's start and end events and a generator's resumption per
+        wait. As in the event-by-event formulation, each disease or life entry is an event of its own (a
+        wait of zero for one that happens at the same time as the previous one, so that courses started in
+        between act first), while steps of the diagnostic journey on the same day share one event. After the
+        last entry the walk waits for the horizon, records the rest and ends the run.
         """
         listened = self.listened
-        woke = False
         while True:
             entries = self.pending  # replaced when the timeline's disease part ends
             j = self.cursor
@@ -403,17 +411,28 @@ class Patient:
             if j == n:
                 break
             t = entries[j][0]
-            if t > self.env.now or (not woke and entries[j][4] != JOURNEY):
-                yield self.wait_at(t)
-                if self.pending is not entries:  # a treatment changed the timeline meanwhile: look again
-                    woke = True
-                    continue
+            if t > self.env._now or (not woke and entries[j][4] != JOURNEY):
+                self.wait_at(t).callbacks.append(lambda _event: self._woken(entries, j))
+                return
             woke = False
             self._flush(j + 1)
             if not self.alive:
                 return
         if self.horizon < INF:
-            yield self.wait_at(self.horizon)
+            self.wait_at(self.horizon).callbacks.append(lambda _event: self._walk_end())
+        else:
+            self._walk_end()
+
+    def _woken(self, entries: list[tuple], j: int) -> None:
+        """The walk reached entry ``j`` of ``entries``; a treatment may have changed the timeline meanwhile."""
+        if self.pending is not entries:  # look again from the cursor
+            self._walk(True)
+            return
+        self._flush(j + 1)
+        if self.alive:
+            self._walk(False)
+
+    def _walk_end(self) -> None:
         self._flush(len(self.pending))
         if not self.end.triggered:
             self.end.succeed()

@@ -3,7 +3,7 @@
 Between treatment changes a patient's burden rises linearly, so the time of every milestone, of the faster
 phase, of malignant transformation and of death is known from the patient's traits alone. This module
 computes them for a whole block at once, together with the diagnostic journey, and hands each patient a
-time-ordered list of *timeline entries*; the patient's SimPy process (:meth:`sim.model.process.Patient.walk`)
+time-ordered list of *timeline entries*; the patient's walk along it (:meth:`sim.model.process.Patient.follow`)
 then waits only for the entries a strategy rule listens to, and a patient whose treatment changes the
 disease recomputes their own future from that moment (:meth:`~sim.model.process.Patient.start_disease`).
 

@@ -30,6 +30,7 @@ from operator import itemgetter
 
 import numpy as np
 import simpy
+from simpy.core import EmptySchedule
 from simpy.events import NORMAL, URGENT
 
 from sim.errors import SimulationError
@@ -367,6 +368,25 @@ class Patient:
         if not t >= now - 1e-9 * max(1.0, now):
             raise SimulationError(f"patient {self.pid}: scheduled time {t!r} lies before now (t={now})")
         return self.env.timeout(t - now if t > now else 0.0)
+
+    def run(self) -> None:
+        """Process events until the patient's ``end`` event has been processed (death or the horizon).
+
+        What ``env.run(until=self.end)`` does, without the exception by which SimPy stops a run (and the
+        rescheduling of the stopping event): a run per patient makes that a cost of every patient. Events
+        still pending at the end are left to the next :func:`fresh_environment`.
+        """
+        ended: list = []
+        self.end.callbacks.append(ended.append)
+        step = self.env.step
+        try:
+            while not ended:
+                step()
+        except EmptySchedule:
+            raise SimulationError(
+                f"patient {self.pid}: no event left at t = {self.env.now:.6g} years before the end of "
+                "follow-up (death or the horizon)"
+            ) from None
 
     # ------------------------------------------------------------------ precomputed timeline
     def follow(

@@ -230,7 +230,7 @@ def simulate_block(
         if entry_times is not None and entry_times[i] == entry_times[i]:
             env.process(_entry(patient, float(entry_times[i])))
         try:
-            env.run(until=patient.end)
+            patient.run()
             t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
             if silent_journeys and not timeline:
                 patient.write_journey(journeys[i], t_end)

@@ -259,3 +259,37 @@ def test_nan_progression_rate_raises() -> None:
     """A NaN sampled progression rate is an error (B17), not a patient frozen at onset."""
     with pytest.raises(sim.SimulationError, match="patient 6"):
         run(make_patient(pid=6, rate=math.nan), t_background=5.0)
+
+
+def test_patient_run_stops_where_simpy_run_until_end_stops() -> None:
+    """``Patient.run`` processes the same events as ``env.run(until=end)``: up to the end event included."""
+
+    def lived(use_patient_run: bool) -> tuple[list, float, int]:
+        p = make_patient(horizon=30.0)
+        p.start_disease()
+        p.env.process(p.life(12.5, INF, 1.0, 0.0))
+        for t in (12.5, 13.0):  # at the time of death and after it
+            p.env.timeout(t).callbacks.append(lambda _event, t=t: p.log(f"at {t}"))
+
+        def late():  # scheduled after death's own event and before the end event: processed before the end
+            yield p.env.timeout(1.0)
+            yield p.env.timeout(11.5)
+            p.log("late at 12.5")
+
+        p.env.process(late())
+        if use_patient_run:
+            p.run()
+        else:
+            p.env.run(until=p.end)
+        return p.history, p.env.now, len(p.env._queue)
+
+    ours, simpys = lived(True), lived(False)
+    assert ours[:2] == simpys[:2]
+    assert [event for _, event, _, _ in ours[0]] == ["onset", "disabled", "at 12.5", "death", "late at 12.5"]
+    assert ours[1] == 12.5
+
+
+def test_patient_run_without_events_left_names_the_patient() -> None:
+    p = make_patient(pid=7)  # nothing started: the heap is empty and the end never comes
+    with pytest.raises(sim.SimulationError, match="patient 7: no event left"):
+        p.run()

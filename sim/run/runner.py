@@ -14,7 +14,7 @@ import platform
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from itertools import pairwise
+from itertools import chain, pairwise
 from types import SimpleNamespace
 from typing import Any
 
@@ -98,7 +98,7 @@ class BlockOutput:
     death_cause: np.ndarray
     counts: np.ndarray  # per patient: courses, adverse events, severe adverse events
     economics: np.ndarray | None  # per patient: OUTCOME_COLUMNS
-    paths: list
+    paths: tuple[np.ndarray, np.ndarray]  # patient ids, and (time, burden, rate) rows: see result.paths
     events: list | None
     courses: list | None
 
@@ -157,7 +157,7 @@ def simulate_block(
     times = np.full((n, len(MILESTONES)), np.nan)
     causes = np.zeros(n, dtype=np.int8)
     count_rows: list[tuple[int, int, int]] = []  # per patient: courses, adverse events, severe ones
-    paths: list = []
+    segments_of: list[list[tuple[float, float, float]]] = []  # per patient: their path segments
     events: list | None = [] if keep_events else None
     courses: list | None = [] if keep_events else None
     horizon = horizon_of(values)
@@ -244,7 +244,7 @@ def simulate_block(
         except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
             raise SimulationError(f"patient {pid} (draw {draw}, seed {seed}) failed: {exc!r}") from exc
         causes[i] = patient.death_cause
-        paths.extend((pid, t, b, r) for t, b, r in patient.segments)
+        segments_of.append(patient.segments)
         patient_courses = patient.state.get("courses", ())
         aes = patient.state.get("ae_details", ())
         count_rows.append(
@@ -278,6 +278,10 @@ def simulate_block(
     counts = np.array(count_rows, dtype=np.int32).reshape(n, 3)
     econ = (
         np.array(econ_rows, dtype=float).reshape(n, len(OUTCOME_COLUMNS)) if accounting is not None else None
+    )
+    paths = (
+        np.repeat(traits.patient_id[:n].astype(np.int64), [len(s) for s in segments_of]),
+        np.array(list(chain.from_iterable(segments_of)), dtype=float).reshape(-1, 3),
     )
     return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
 
@@ -489,14 +493,20 @@ def result_from_blocks(
     """The :class:`SimulationResult` of the blocks ``outputs`` (in block order) of a run of ``scenario``."""
     strategy = scenario.strategy
     patients = _patients_frame(strategy, outputs)
-    paths = pd.DataFrame(
-        [(strategy, *row) for out in outputs for row in out.paths], columns=list(PATH_COLUMNS)
-    )
+    paths = paths_frame(strategy, outputs)
     events = courses = None
     if outputs and outputs[0].events is not None:
         events = events_frame(strategy, outputs)
         courses = courses_frame(strategy, outputs)
     return SimulationResult(patients, events, paths, metadata, scenario, values, courses)
+
+
+def paths_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
+    """The burden paths of ``outputs`` (``result.paths``), built from each block's arrays."""
+    pids = np.concatenate([out.paths[0] for out in outputs]) if outputs else np.zeros(0, dtype=np.int64)
+    rows = np.concatenate([out.paths[1] for out in outputs]) if outputs else np.zeros((0, 3))
+    columns = (np.full(len(pids), strategy, dtype=object), pids, rows[:, 0], rows[:, 1], rows[:, 2])
+    return pd.DataFrame(dict(zip(PATH_COLUMNS, columns, strict=True)))
 
 
 def events_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:

@@ -22,6 +22,7 @@ the horizon has no death time (documented rule, invariant B17 of docs/invariants
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -395,8 +396,8 @@ class Patient:
         """Live the precomputed natural history ``entries`` (:func:`sim.model.timeline.block_entries`).
 
         Instead of the disease and life processes, one chain of callbacks (:meth:`_walk`) waits only for the
-        entries a strategy rule listens to and for death; every other entry is recorded when the patient's record
-        reaches its time. A treatment that changes the disease ends the timeline's disease part: the
+        entries a strategy rule listens to and for death; every other entry is recorded when the patient's
+        record reaches its time. A treatment that changes the disease ends the timeline's disease part: the
         thresholds (``make_thresholds()``) are built and :meth:`disease` takes over from that moment.
         """
         self.pending = entries
@@ -432,7 +433,7 @@ class Patient:
                 break
             t = entries[j][0]
             if t > self.env._now or (not woke and entries[j][4] != JOURNEY):
-                self.wait_at(t).callbacks.append(lambda _event: self._woken(entries, j))
+                self.wait_at(t).callbacks.append(functools.partial(self._woken, entries, j))
                 return
             woke = False
             self._flush(j + 1)
@@ -443,8 +444,8 @@ class Patient:
         else:
             self._walk_end()
 
-    def _woken(self, entries: list[tuple], j: int) -> None:
-        """The walk reached entry ``j`` of ``entries``; a treatment may have changed the timeline meanwhile."""
+    def _woken(self, entries: list[tuple], j: int, _event: simpy.Event | None = None) -> None:
+        """The walk reached entry ``j`` of ``entries``; a treatment may have changed the timeline since."""
         if self.pending is not entries:  # look again from the cursor
             self._walk(True)
             return

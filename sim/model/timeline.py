@@ -3,9 +3,10 @@
 Between treatment changes a patient's burden rises linearly, so the time of every milestone, of the faster
 phase, of malignant transformation and of death is known from the patient's traits alone. This module
 computes them for a whole block at once, together with the diagnostic journey, and hands each patient a
-time-ordered list of *timeline entries*; the patient's walk along it (:meth:`sim.model.process.Patient.follow`)
-then waits only for the entries a strategy rule listens to, and a patient whose treatment changes the
-disease recomputes their own future from that moment (:meth:`~sim.model.process.Patient.start_disease`).
+time-ordered list of *timeline entries*; the patient's walk along them
+(:meth:`sim.model.process.Patient.follow`) then waits only for the entries a strategy rule listens to, and a
+patient whose treatment changes the disease recomputes their own future from that moment
+(:meth:`~sim.model.process.Patient.start_disease`).
 
 Exactness: every time is computed with the same floating-point operations, in the same order, as the
 event-by-event processes of :mod:`sim.model.process` (each crossing waits ``(level - b) / rate`` from the

@@ -79,8 +79,8 @@ MUTATIONS = (
         "max_courses_plus_one",
         "a strategy rule gives one course more than its max_courses",
         "sim/model/strategy.py",
-        "        if treatment.n_courses(patient) >= rule.max_courses:\n",
-        "        if treatment.n_courses(patient) > rule.max_courses:\n",
+        "        if state.get(check.count_key, 0) >= check.max_courses:  # treatment.n_courses(patient)\n",
+        "        if state.get(check.count_key, 0) > check.max_courses:  # treatment.n_courses(patient)\n",
         ("tests/unit/test_treatment_rules.py",),
     ),
     Mutation(

@@ -14,6 +14,7 @@ function of the same burden (mRS ≥ 3 is ``disabled``, INCAT leg ≥ 2 is ``wal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from sim.model.cohort import TITRE_BANDS as TITRE_ORDER
@@ -33,8 +34,8 @@ class StrategyEngine:
         self.by_trigger: dict[str, list] = {}
         for rule in self.rules:
             self.by_trigger.setdefault(rule.on, []).append(rule)
-        # The rank of each rule's lowest titre band, looked up once (rules are checked on every event).
-        self._min_titre = {id(rule): TITRE_ORDER.index(rule.min_titre) for rule in self.rules}
+        # What each rule checks, looked up once (rules are checked on every event they listen to).
+        self._checks = {id(rule): _RuleChecks.of(rule, catalogue[rule.give]) for rule in self.rules}
         #: The events :meth:`on_event` acts on; a patient tells the strategy of no other event.
         self.listened: frozenset[str] = frozenset()
         if self.rules:
@@ -70,27 +71,28 @@ class StrategyEngine:
     def _consider(self, patient: Patient, rule) -> None:
         if not patient.alive:
             return
-        treatment = self.catalogue[rule.give]
+        check = self._checks[id(rule)]
         state = patient.state
-        if rule.requires_diagnosis and not state.get("diagnosed"):
+        if check.requires_diagnosis and not state.get("diagnosed"):
             return
-        if patient.mrs < rule.min_mrs:
+        if patient.mrs < check.min_mrs:
             return
-        if state.get("titre_band", 1) < self._min_titre[id(rule)]:
+        if state.get("titre_band", 1) < check.min_titre:
             return
-        if rule.give in state.get("banned", ()):
+        if check.give in state.get("banned", ()):
             return
-        if treatment.active(patient) is not None:
+        if state.get(check.active_key) is not None:  # treatment.active(patient)
             return
-        if treatment.n_courses(patient) >= rule.max_courses:
+        if state.get(check.count_key, 0) >= check.max_courses:  # treatment.n_courses(patient)
             return
+        treatment = check.treatment
         if (
-            rule.max_cumulative_dose is not None
-            and treatment.cumulative_dose(patient) >= rule.max_cumulative_dose
+            check.max_cumulative_dose is not None
+            and treatment.cumulative_dose(patient) >= check.max_cumulative_dose
         ):
             return
-        if rule.delay_months > 0:
-            patient.env.process(self._delayed_start(patient, treatment, rule.delay_months * MONTH))
+        if check.delay_months > 0:
+            patient.env.process(self._delayed_start(patient, treatment, check.delay_years))
         else:
             treatment.start(patient)
 
@@ -104,3 +106,36 @@ class StrategyEngine:
         details = patient.state.get("ae_details", [])
         if details and details[-1][1] == name and details[-1][3]:
             patient.state.setdefault("banned", set()).add(name)
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleChecks:
+    """A rule's conditions and its treatment's state keys, unpacked once per run."""
+
+    treatment: object
+    give: str
+    requires_diagnosis: bool
+    min_mrs: int
+    min_titre: int
+    active_key: str
+    count_key: str
+    max_courses: float
+    max_cumulative_dose: float | None
+    delay_months: float
+    delay_years: float
+
+    @classmethod
+    def of(cls, rule: SimpleNamespace, treatment) -> _RuleChecks:
+        return cls(
+            treatment,
+            rule.give,
+            rule.requires_diagnosis,
+            rule.min_mrs,
+            TITRE_ORDER.index(rule.min_titre),
+            treatment.active_key,
+            treatment.count_key,
+            rule.max_courses,
+            rule.max_cumulative_dose,
+            rule.delay_months,
+            rule.delay_months * MONTH,
+        )

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
-import simpy
 
 from sim.model.process import Patient
 from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
@@ -442,45 +441,56 @@ class CyclophosphamideTreatment(TreatmentBase):
         """(Re)start the bladder-cancer clock with the excess hazard of the new cumulative dose.
 
         One Exp(1) draw per patient is spent along the piecewise-constant excess hazard (after a lag from
-        the first course), so more drug can only bring the cancer earlier (monotone coupling).
+        the first course), so more drug can only bring the cancer earlier (monotone coupling). The clock is
+        one pending wait at a time; a new course spends the budget used so far at the old hazard and
+        replaces the wait (a token marks the older one stale), as interrupting a waiting process would,
+        without the interruption's events.
         """
+        env = patient.env
         state = patient.state.get("bladder")
         if state is None:
             budget = -math.log1p(-0.999999 * self.traits(patient)["u_extra"])
             state = {
                 "budget": budget,
-                "proc": None,
-                "lag_end": patient.env.now + self.p.bladder_cancer_lag_years,
+                "token": 0,
+                "hazard": 0.0,
+                "lag_end": env.now + self.p.bladder_cancer_lag_years,
             }
             patient.state["bladder"] = state
         if state.get("cancer"):
             return
+        if "t_from" in state:  # the clock was running: what the old hazard spent is gone
+            state["budget"] = max(0.0, state["budget"] - state["hazard"] * (env.now - state.pop("t_from")))
         rr = self.relative_risk(self.cumulative_dose(patient))
-        excess = self.p.bladder_cancer_base_rate_per_year * max(0.0, rr - 1.0)
-        if state["proc"] is not None and state["proc"].is_alive:
-            state["proc"].interrupt()
-        state["proc"] = patient.env.process(self._bladder_cancer(patient, state, excess))
+        state["hazard"] = self.p.bladder_cancer_base_rate_per_year * max(0.0, rr - 1.0)
+        state["token"] += 1
+        token = state["token"]
+        if env.now < state["lag_end"]:
+            patient.wait_until(state["lag_end"]).callbacks.append(
+                lambda _event: self._start_cancer_clock(patient, state, token)
+            )
+        else:
+            self._start_cancer_clock(patient, state, token)
 
-    def _bladder_cancer(self, patient: Patient, state: dict, hazard: float):
-        env = patient.env
-        try:
-            if env.now < state["lag_end"]:
-                yield patient.wait_until(state["lag_end"])
-            if hazard <= 0:
-                return
-            state["t_from"] = env.now
-            yield patient.wait(state["budget"] / hazard)
-        except simpy.Interrupt:
-            if "t_from" in state:
-                state["budget"] = max(0.0, state["budget"] - hazard * (env.now - state.pop("t_from")))
+    def _start_cancer_clock(self, patient: Patient, state: dict, token: int) -> None:
+        if token != state["token"] or state["hazard"] <= 0:
+            return
+        state["t_from"] = patient.env.now
+        patient.wait(state["budget"] / state["hazard"]).callbacks.append(
+            lambda _event: self._bladder_cancer(patient, state, token)
+        )
+
+    def _bladder_cancer(self, patient: Patient, state: dict, token: int) -> None:
+        if token != state["token"]:
             return
         state["cancer"] = True
         patient.log("bladder_cancer", self.name)
         rate = self.p.bladder_cancer_excess_mortality_per_year
         if rate > 0:
             rng = self.ctx.course_rng(self.name + ":cancer", patient.pid, 1)
-            yield patient.wait(float(rng.exponential(1.0 / rate)))
-            patient.die(TREATMENT_DEATH, "bladder cancer after cyclophosphamide")
+            patient.wait(float(rng.exponential(1.0 / rate))).callbacks.append(
+                lambda _event: patient.die(TREATMENT_DEATH, "bladder cancer after cyclophosphamide")
+            )
 
 
 class PainDrugTreatment(TreatmentBase):

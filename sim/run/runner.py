@@ -55,6 +55,7 @@ from sim.model.treatments import TreatmentContext, build_catalogue
 from sim.random import BLOCK_SIZE
 from sim.run.executors import ExecutorLike, executor_slots, ordered_results
 from sim.run.progress import progress_bar
+from sim.run.shared_history import natural_history
 from sim.scenario.loading import Scenario
 
 DEATH_COLUMN = COLUMN["t_death"]
@@ -152,15 +153,22 @@ def simulate_block(
     trigger of the strategy, as in a trial.
     """
     timeline = TIMELINE
-    traits = draw_block(values, table, seed, draw, block, journey_lists=not timeline)
-    t_background = background_death_times(traits, table, values.mortality.background_rate_multiplier)
+    horizon = horizon_of(values)
+    if timeline:  # the journey lists of the event-by-event formulation are consumed: never shared
+        key = _natural_history_key(values, table, seed, draw, block, n)
+        traits, t_background, levels_of, entries = natural_history(
+            key, lambda: _natural_history(values, table, seed, draw, block, n, horizon, timeline)
+        )
+    else:
+        traits, t_background, levels_of, entries = _natural_history(
+            values, table, seed, draw, block, n, horizon, timeline
+        )
     times = np.full((n, len(MILESTONES)), np.nan)
     causes = np.zeros(n, dtype=np.int8)
     count_rows: list[tuple[int, int, int]] = []  # per patient: courses, adverse events, severe ones
     segments_of: list[list[tuple[float, float, float]]] = []  # per patient: their path segments
     events: list | None = [] if keep_events else None
     courses: list | None = [] if keep_events else None
-    horizon = horizon_of(values)
     th = values.thresholds
     b0 = values.progression.burden_at_onset
     faster = values.progression.faster_phase_multiplier
@@ -181,20 +189,6 @@ def simulate_block(
     rate_list = traits.rate_per_year[:n].tolist()
     faster_list = traits.t_faster_phase[:n].tolist()
     titre_list = traits.titre_band[:n].tolist()
-    levels_of = list(
-        zip(
-            traits.tremor_burden[:n].tolist(),
-            traits.pain_burden[:n].tolist(),
-            traits.ataxia_burden[:n].tolist(),
-            traits.disabled_burden[:n].tolist(),
-            strict=True,
-        )
-    )
-    if timeline:
-        try:
-            entries = _timeline_entries(values, traits, t_background, n, horizon, levels_of)
-        except SimulationError as exc:  # add what reproduces it: the draw and the seed
-            raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
     env = None
     for i in range(n):
         pid = pid_list[i]
@@ -274,7 +268,8 @@ def simulate_block(
                 )
                 for c in patient_courses
             )
-    traits.diagnosis_steps = []  # consumed: drop it so that memory holds outputs only
+    if not timeline:  # consumed: drop it so that memory holds outputs only (the timeline never has it)
+        traits.diagnosis_steps = []
     counts = np.array(count_rows, dtype=np.int32).reshape(n, 3)
     econ = (
         np.array(econ_rows, dtype=float).reshape(n, len(OUTCOME_COLUMNS)) if accounting is not None else None
@@ -284,6 +279,53 @@ def simulate_block(
         np.array(list(chain.from_iterable(segments_of)), dtype=float).reshape(-1, 3),
     )
     return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
+
+
+#: Parts of the scenario values that the natural history does not read (what treatments do, and names).
+_NOT_NATURAL_HISTORY = frozenset({"name", "description", "treatments", "strategy", "economics"})
+
+
+def _natural_history_key(
+    values: SimpleNamespace, table: LifeTable, seed: int, draw: int, block: int, n: int
+) -> tuple:
+    """What determines a block's natural history: every value but :data:`_NOT_NATURAL_HISTORY` and the
+    strategy's name (``repr`` of a float is exact), the life table, the seed, draw, block and cohort size."""
+    parts = [(k, v) for k, v in vars(values).items() if k not in _NOT_NATURAL_HISTORY]
+    settings = {k: v for k, v in vars(values.settings).items() if k != "strategy"}  # the arm's name
+    parts = repr([(k, settings if k == "settings" else v) for k, v in parts])
+    return (int(seed), int(draw), int(block), int(n), table.source, table.rates.tobytes(), parts)
+
+
+def _natural_history(
+    values: SimpleNamespace,
+    table: LifeTable,
+    seed: int,
+    draw: int,
+    block: int,
+    n: int,
+    horizon: float,
+    timeline: bool,
+) -> tuple[BlockTraits, np.ndarray, list[tuple[float, float, float, float]], list[list[tuple]] | None]:
+    """A block's traits, background death times, per-patient symptom levels and (with the timeline) the
+    precomputed timeline entries: everything about the block's patients that no treatment changes."""
+    traits = draw_block(values, table, seed, draw, block, journey_lists=not timeline)
+    t_background = background_death_times(traits, table, values.mortality.background_rate_multiplier)
+    levels_of = list(
+        zip(
+            traits.tremor_burden[:n].tolist(),
+            traits.pain_burden[:n].tolist(),
+            traits.ataxia_burden[:n].tolist(),
+            traits.disabled_burden[:n].tolist(),
+            strict=True,
+        )
+    )
+    entries = None
+    if timeline:
+        try:
+            entries = _timeline_entries(values, traits, t_background, n, horizon, levels_of)
+        except SimulationError as exc:  # add what reproduces it: the draw and the seed
+            raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
+    return traits, t_background, levels_of, entries
 
 
 def _timeline_entries(

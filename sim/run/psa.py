@@ -648,7 +648,9 @@ def simulate_strategies(
     workers = _check_positive_int("workers", workers)
     out: list[SimulationResult] = []
     shared = (n_patients, seed, keep_events)
-    with progress_bar(len(items), "strategies", progress, delay=1.0) as bar:
+    # Strategies run here one after the other share their patients' natural history (in a pool, each
+    # process computes its own).
+    with progress_bar(len(items), "strategies", progress, delay=1.0) as bar, shared_natural_history():
         for result in ordered_results(_simulate_one, items, shared, executor=executor, workers=workers):
             out.append(result)
             bar.update(1)

@@ -9,6 +9,7 @@ import pytest
 
 import sim
 import sim.run.runner as runner
+from sim.run.psa import simulate_strategies
 from sim.run.shared_history import MAX_BLOCKS, natural_history, shared_natural_history
 
 FOLDER = Path(sim.default_scenario_path()).parent
@@ -76,3 +77,10 @@ def test_the_store_is_bounded_and_emptied_on_leaving() -> None:
         natural_history(0, lambda: made.append("0 again"))  # the oldest went first
     natural_history(MAX_BLOCKS, lambda: made.append("outside"))  # nothing is kept outside
     assert made == [*range(MAX_BLOCKS + 1), "0 again", "outside"]
+
+
+def test_strategies_compared_in_one_process_compute_each_block_once(computed) -> None:
+    results = simulate_strategies(arms(), 300, 5, workers=1)
+    assert sorted(computed) == [(0, 0), (0, 1)]
+    alone = sim.simulate(arms()[1], n_patients=300, seed=5).patients
+    pd.testing.assert_frame_equal(results[1].patients, alone, check_exact=True)

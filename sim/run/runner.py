@@ -155,9 +155,9 @@ def simulate_block(
     timeline = TIMELINE
     horizon = horizon_of(values)
     if timeline:  # the journey lists of the event-by-event formulation are consumed: never shared
-        key = _natural_history_key(values, table, seed, draw, block, n)
         traits, t_background, levels_of, entries = natural_history(
-            key, lambda: _natural_history(values, table, seed, draw, block, n, horizon, timeline)
+            lambda: _natural_history_key(values, table, seed, draw, block, n),
+            lambda: _natural_history(values, table, seed, draw, block, n, horizon, timeline),
         )
     else:
         traits, t_background, levels_of, entries = _natural_history(

@@ -34,15 +34,17 @@ def shared_natural_history() -> Iterator[None]:
         _local.store = None
 
 
-def natural_history(key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, or what it returned for the same ``key`` earlier inside :func:`shared_natural_history`.
+def natural_history(key_of: Callable[[], Hashable], compute: Callable[[], T]) -> T:
+    """``compute()``, or what it returned for the same key earlier inside :func:`shared_natural_history`.
 
-    ``key`` must determine the result completely (the caller's duty: seed, draw, block, cohort size, life
-    table and every natural-history value).
+    ``key_of()`` (called only inside, where there is a store to look in) must determine the result
+    completely: the caller's duty (seed, draw, block, cohort size, life table and every natural-history
+    value).
     """
     store: dict | None = getattr(_local, "store", None)
     if store is None:
         return compute()
+    key = key_of()
     found = store.get(key)
     if found is None:
         found = compute()

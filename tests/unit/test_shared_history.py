@@ -72,11 +72,13 @@ def test_the_store_is_bounded_and_emptied_on_leaving() -> None:
     made = []
     with shared_natural_history():
         for key in range(MAX_BLOCKS + 1):
-            natural_history(key, lambda key=key: made.append(key) or key)
-        assert natural_history(MAX_BLOCKS, lambda: made.append("again")) == MAX_BLOCKS  # kept
-        natural_history(0, lambda: made.append("0 again"))  # the oldest went first
-    natural_history(MAX_BLOCKS, lambda: made.append("outside"))  # nothing is kept outside
+            natural_history(lambda key=key: key, lambda key=key: made.append(key) or key)
+        assert natural_history(lambda: MAX_BLOCKS, lambda: made.append("again")) == MAX_BLOCKS  # kept
+        natural_history(lambda: 0, lambda: made.append("0 again"))  # the oldest went first
+    keyed = []
+    natural_history(lambda: keyed.append(1), lambda: made.append("outside"))  # nothing kept, no key made
     assert made == [*range(MAX_BLOCKS + 1), "0 again", "outside"]
+    assert keyed == []
 
 
 def test_strategies_compared_in_one_process_compute_each_block_once(computed) -> None:

@@ -5,9 +5,10 @@
 Measures, in one run (against the performance goals of benchmarks/README.md):
 
 (a) patient-lifetimes per second of the default scenario (``sim.simulate(..., workers=1)``, best of R);
-(b) SimPy events per patient: the number of calls to ``simpy.Environment.step`` (each call processes one
-    event: a process's ``Initialize``, a ``Timeout``, a finished ``Process``, the patient's ``end`` event),
-    counted by wrapping ``step`` during a separate, untimed run of S patients;
+(b) model events per patient: the number of calls to ``simpy.Environment.step`` (each call processes one
+    event: a process's ``Initialize``, a ``Timeout``, a finished ``Process``, the patient's ``end`` event)
+    and of timeline entries reached without a SimPy event (``Patient._advance_to``: nothing else was
+    scheduled before them), counted by wrapping both during a separate, untimed run of S patients;
 (c) a bare SimPy loop in the same run: one ``simpy.Environment`` per patient, one process yielding
     timeouts, with as many processed events per patient as the model (timeouts = events - 2, for the
     ``Initialize`` and the finished ``Process``), best of R; model and bare loop repeats alternate so both
@@ -37,6 +38,7 @@ import numpy as np
 import simpy
 
 import sim
+from sim.model.process import Patient
 from sim.run.runner import versions
 
 GOAL_LIFETIMES_PER_S = 20_000
@@ -50,9 +52,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: The label of the model's events that SimPy does not process (see count_model_events).
+WITHOUT_SIMPY = "reached without a SimPy event"
+
+
 def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tuple[float, dict[str, float]]:
-    """Mean processed SimPy events per patient, in total and by event class (untimed run)."""
+    """Mean processed events per patient, in total and by event class (untimed run).
+
+    The model's events are SimPy's (``Environment.step`` calls, by the class of the event processed) and
+    the timeline entries that the walk reaches without a SimPy event because nothing else is scheduled
+    before them (``Patient._advance_to`` calls): each is an event the model processes, as the bare loop's
+    timeouts are.
+    """
     original = simpy.Environment.step
+    original_advance = Patient._advance_to
     by_kind: collections.Counter[str] = collections.Counter()
 
     def counting_step(env: simpy.Environment) -> None:
@@ -61,11 +74,17 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
             by_kind[type(queue[0][3]).__name__] += 1
         original(env)
 
+    def counting_advance(patient: Patient, t: float) -> None:
+        by_kind[WITHOUT_SIMPY] += 1
+        original_advance(patient, t)
+
     simpy.Environment.step = counting_step
+    Patient._advance_to = counting_advance
     try:
         sim.simulate(scenario, n_patients=n_patients, seed=seed, workers=1)
     finally:
         simpy.Environment.step = original
+        Patient._advance_to = original_advance
     total = sum(by_kind.values()) / n_patients
     return total, {k: v / n_patients for k, v in by_kind.most_common()}
 
@@ -226,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  wall time (s)                 {model_best:10.3f}   all: {np.round(model_times, 3).tolist()}")
     print(f"  patient-lifetimes per second  {lifetimes_per_s:10,.0f}   goal >= {GOAL_LIFETIMES_PER_S:,}")
     kinds = ", ".join(f"{k} {c:.2f}" for k, c in by_kind.items())
-    print(f"  SimPy events per patient      {events_per_patient:10.2f}   (Environment.step calls)")
+    simpy_steps = events_per_patient - by_kind.get(WITHOUT_SIMPY, 0.0)
+    print(f"  model events per patient      {events_per_patient:10.2f}   ({simpy_steps:.2f} SimPy steps)")
     print(f"    counted on {args.sample} patients; by event class: {kinds}")
     print(f"  model events per second       {model_events_per_s:10,.0f}")
     print(f"bare SimPy loop, {n} patients, one Environment each, {timeouts} timeouts per patient")

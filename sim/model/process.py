@@ -32,7 +32,7 @@ from operator import itemgetter
 import numpy as np
 import simpy
 from simpy.core import EmptySchedule
-from simpy.events import NORMAL, URGENT
+from simpy.events import NORMAL
 
 from sim.errors import SimulationError
 from sim.model.milestones import THRESHOLD_ORDER
@@ -399,18 +399,17 @@ class Patient:
         entries a strategy rule listens to and for death; every other entry is recorded when the patient's
         record reaches its time. A treatment that changes the disease ends the timeline's disease part: the
         thresholds (``make_thresholds()``) are built and :meth:`disease` takes over from that moment.
+
+        The walk starts at once, before the patient's run: call this last, after scheduling anything else
+        that starts at time 0, and before :meth:`run`. It then runs first, as a process started before the
+        others would, and it moves the clock on by itself only while no other event is scheduled (see
+        :meth:`_advance_to`).
         """
         self.pending = entries
         self.cursor = 0
         self.timeline = ON_TIMELINE
         self.make_thresholds = make_thresholds
-        # The walk starts as a process would: at an urgent event now (after whatever is running now).
-        env = self.env
-        start = simpy.Event(env)
-        start._ok = True
-        start._value = None
-        start.callbacks.append(lambda _event: self._walk(False))
-        heapq.heappush(env._queue, (env._now, URGENT, next(env._eid), start))
+        self._walk(False)
 
     def _walk(self, woke: bool) -> None:
         """Record the timeline up to the next entry a rule listens to (or death) and wait for it there.
@@ -419,8 +418,10 @@ class Patient:
         (:meth:`_woken`), which saves a process's start and end events and a generator's resumption per
         wait. As in the event-by-event formulation, each disease or life entry is an event of its own (a
         wait of zero for one that happens at the same time as the previous one, so that courses started in
-        between act first), while steps of the diagnostic journey on the same day share one event. After the
-        last entry the walk waits for the horizon, records the rest and ends the run.
+        between act first), while steps of the diagnostic journey on the same day share one event. Where
+        no other event is scheduled before an entry, the walk reaches it without an event of its own
+        (:meth:`_advance_to`): SimPy would process that event next anyway. After the last entry the walk
+        waits for the horizon, records the rest and ends the run.
         """
         listened = self.listened
         while True:
@@ -432,9 +433,13 @@ class Patient:
             if j == n:
                 break
             t = entries[j][0]
-            if t > self.env._now or (not woke and entries[j][4] != JOURNEY):
-                self.wait_at(t).callbacks.append(functools.partial(self._woken, entries, j))
-                return
+            env = self.env
+            if t > env._now or (not woke and entries[j][4] != JOURNEY):
+                queue = env._queue
+                if queue and queue[0][0] <= t:  # another event comes first: wait for the entry's own
+                    self.wait_at(t).callbacks.append(functools.partial(self._woken, entries, j))
+                    return
+                self._advance_to(t)  # nothing else is scheduled until the entry: no SimPy event needed
             woke = False
             self._flush(j + 1)
             if not self.alive:
@@ -443,6 +448,19 @@ class Patient:
             self.wait_at(self.horizon).callbacks.append(lambda _event: self._walk_end())
         else:
             self._walk_end()
+
+    def _advance_to(self, t: float) -> None:
+        """Reach time ``t`` without a SimPy event, where no event is scheduled before ``t``.
+
+        The event of the walk's next wait would then be the very next one SimPy processes, and processing
+        it only moves the clock and calls the walk: :meth:`_walk` does both itself. This is exact only in
+        the walk's position, at the end of the only callback of the event being processed (nothing else
+        runs between the two in SimPy either). The wait still counts against :data:`EVENT_BUDGET`.
+        """
+        self._count_wait()
+        env = self.env
+        if t > env._now:
+            env._now = t
 
     def _woken(self, entries: list[tuple], j: int, _event: simpy.Event | None = None) -> None:
         """The walk reached entry ``j`` of ``entries``; a treatment may have changed the timeline since."""

@@ -207,23 +207,26 @@ def simulate_block(
             axonal_years,
         )
         engine.attach(patient, titre_list[i])
-        if timeline:
-            patient.follow(entries[i], functools.partial(threshold_list, th, b0, *levels_of[i]))
-        else:
-            patient.start_disease()
-            if not silent_journeys:
-                env.process(patient.diagnosis(journeys[i]))
-            env.process(
-                patient.life(
-                    float(t_background[i]),
-                    float(traits.t_malignancy[i]),
-                    float(traits.excess_death_exp[i]),
-                    excess_rate,
-                )
-            )
-        if entry_times is not None and entry_times[i] == entry_times[i]:
-            env.process(_entry(patient, float(entry_times[i])))
+        enters = entry_times is not None and entry_times[i] == entry_times[i]
         try:
+            if timeline:
+                if enters:  # scheduled first: the walk starts at once and may already move the clock
+                    env.process(_entry(patient, float(entry_times[i])))
+                patient.follow(entries[i], functools.partial(threshold_list, th, b0, *levels_of[i]))
+            else:
+                patient.start_disease()
+                if not silent_journeys:
+                    env.process(patient.diagnosis(journeys[i]))
+                env.process(
+                    patient.life(
+                        float(t_background[i]),
+                        float(traits.t_malignancy[i]),
+                        float(traits.excess_death_exp[i]),
+                        excess_rate,
+                    )
+                )
+                if enters:
+                    env.process(_entry(patient, float(entry_times[i])))
             patient.run()
             t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
             if silent_journeys and not timeline:

@@ -1,8 +1,8 @@
 """The shortcuts that make a patient cheap give exactly the results of the plain SimPy formulation.
 
 Each shortcut (a diagnostic journey written without SimPy events, a strategy told only of the events its
-rules listen to) is compared here with the formulation it replaces, to the
-last bit.
+rules listen to, a timeline entry reached without an event while nothing else is scheduled) is compared
+here with the formulation it replaces, to the last bit, or checked for the order it must keep.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import simpy
 import sim
 import sim.run.runner as runner
 from sim.model.process import MILESTONES, Patient
+from sim.model.timeline import DEATH, THRESHOLD
 
 # Times chosen so that sums of delays round: 0.1 + (0.3 - 0.1) != 0.3 in floating point.
 STEPS = [
@@ -83,3 +84,63 @@ def test_the_strategy_hears_only_the_events_its_rules_listen_to() -> None:
     triggers = {rule.on for rule in values.strategy.rules.values()}
     assert engine.listened == frozenset(triggers)  # supportive care: no rule needs the diagnosis
     assert "presentation" not in engine.listened and "diagnosis" not in engine.listened
+
+
+def _walking_patient(listener) -> Patient:
+    """A patient on a precomputed timeline of two entries a rule listens to, then death at t = 3."""
+    env = simpy.Environment()
+    p = Patient(env, 7, 60.0, math.inf, np.full(len(MILESTONES), np.nan), 0.1, 0.1, math.inf, 1.0, [])
+    p.listened = frozenset({"sensory_hands", "ataxia"})
+    p.listener = listener
+    entries = [
+        (0.8, "sensory_hands", "", 1, THRESHOLD, 0.18),
+        (1.8, "ataxia", "", 1, THRESHOLD, 0.28),
+        (3.0, "death", "background", 1, DEATH, math.nan),
+    ]
+    p.follow(entries, lambda: [])
+    return p
+
+
+def _steps(env: simpy.Environment) -> int:
+    """Runs of ``env.step`` while the patient runs (each processes one SimPy event)."""
+    count = 0
+    original = env.step
+
+    def step() -> None:
+        nonlocal count
+        count += 1
+        original()
+
+    env.step = step
+    return lambda: count
+
+
+def test_the_walk_reaches_an_entry_without_an_event_when_nothing_else_comes_first() -> None:
+    heard = []
+    p = _walking_patient(lambda patient, event, _detail: heard.append((event, patient.env.now)))
+    steps = _steps(p.env)
+    p.run()
+    assert heard == [("sensory_hands", 0.8), ("ataxia", 1.8)]
+    assert p.history[-1][:2] == (3.0, "death")
+    assert steps() == 1  # the patient's end; the entries and death needed none
+
+
+def test_the_walk_waits_for_an_entry_when_another_event_comes_before_it() -> None:
+    """A rule's action scheduled between two entries happens between them (the shortcut must not jump it)."""
+
+    def listener(patient: Patient, event: str, _detail: str) -> None:
+        if event == "sensory_hands":
+            patient.wait(0.5).callbacks.append(lambda _e: patient.log("course_end", "physiotherapy"))
+
+    p = _walking_patient(listener)
+    steps = _steps(p.env)
+    p.run()
+    events = [(t, e) for t, e, _, _ in p.history]
+    assert events == [
+        (0.0, "onset"),
+        (0.8, "sensory_hands"),
+        (1.3, "course_end"),
+        (1.8, "ataxia"),
+        (3.0, "death"),
+    ]
+    assert steps() == 3  # the course's timeout, the wait for the ataxia entry, the end

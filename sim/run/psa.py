@@ -44,7 +44,7 @@ from sim.run.progress import progress_bar
 from sim.run.runner import SimulationResult, simulate
 from sim.run.shared_history import shared_natural_history
 from sim.run.subgroups import subgroup_summaries
-from sim.scenario.loading import Scenario, scenario_from_dict
+from sim.scenario.loading import Scenario, check_scenario_data
 from sim.scenario.parameters import Param, sample
 
 __all__ = [
@@ -203,7 +203,29 @@ def _fixed_template(scenario: Scenario) -> dict[str, Any]:
     return data
 
 
-_TEMPLATES: dict[str, dict[str, Any]] = {}
+#: Per scenario (by digest): its parameter paths and :func:`_fixed_template`, built once.
+_TEMPLATES: dict[str, tuple[frozenset[str], dict[str, Any]]] = {}
+
+
+def _with_values(template: dict[str, Any], overrides: Mapping[str, float]) -> dict[str, Any]:
+    """``template`` with each dotted path of ``overrides`` set to a fixed value; ``template`` is unchanged.
+
+    Only the tables on the paths are copied (each once), the rest is shared: a deep copy of the whole
+    scenario for every draw and strategy cost more than validating it.
+    """
+    data = dict(template)
+    copied: set[tuple[str, ...]] = set()
+    for path, value in overrides.items():
+        parts = path.split(".")
+        node = data
+        for k, part in enumerate(parts[:-1]):
+            key = tuple(parts[: k + 1])
+            if key not in copied:
+                node[part] = dict(node[part])
+                copied.add(key)
+            node = node[part]
+        node[parts[-1]] = {"value": float(value), "source": "psa"}
+    return data
 
 
 def check_overrides(scenario: Scenario, overrides: Mapping[str, float], context: str = "") -> None:
@@ -225,22 +247,18 @@ def check_overrides(scenario: Scenario, overrides: Mapping[str, float], context:
     """
     if not overrides:
         return
-    params = scenario.parameters()
-    unknown = sorted(set(overrides) - set(params))
+    known = _TEMPLATES.get(scenario.sha256)
+    if known is None:
+        known = _TEMPLATES.setdefault(
+            scenario.sha256, (frozenset(scenario.parameters()), _fixed_template(scenario))
+        )
+    paths, template = known
+    unknown = sorted(set(overrides) - paths)
     if unknown:
         raise ScenarioError(f"{context}: unknown parameter(s) {unknown}".lstrip(": "), scenario.path)
-    template = _TEMPLATES.get(scenario.sha256)
-    if template is None:
-        template = _TEMPLATES.setdefault(scenario.sha256, _fixed_template(scenario))
-    data = copy.deepcopy(template)
-    for path, value in overrides.items():
-        node = data
-        parts = path.split(".")
-        for part in parts[:-1]:
-            node = node[part]
-        node[parts[-1]] = {"value": float(value), "source": "psa"}
+    data = _with_values(template, overrides)
     try:
-        scenario_from_dict(data, name=scenario.path)
+        check_scenario_data(data, scenario.path)
     except ScenarioError as exc:
         field = exc.field or ""
         involved = {

@@ -141,6 +141,18 @@ def scenario_from_dict(data: Mapping[str, Any], name: str = "<dict>") -> Scenari
     return _validate(data, origins, name)
 
 
+def check_scenario_data(data: Mapping[str, Any], name: str) -> None:
+    """Raise :class:`sim.ScenarioError` (naming ``name``) if ``data`` breaks a rule of the scenario schema.
+
+    A check only: ``data`` is neither copied nor changed, and no :class:`Scenario` is built (no digest), so
+    checking many variants of one scenario (every draw of a PSA) costs the schema's validation alone.
+    """
+    try:
+        ScenarioModel.model_validate(data)
+    except ValidationError as exc:
+        raise _scenario_error(exc, dict(data), {}, name) from None
+
+
 # --------------------------------------------------------------------------- loading and layering
 
 

@@ -62,7 +62,12 @@ class Param(BaseModel):
 
     @model_validator(mode="after")
     def _distribution_is_complete(self) -> Param:
-        frozen_distribution(self)  # raises ValueError with the reason
+        # Raises ValueError with the reason. A fixed value has nothing to freeze: only its keys are checked,
+        # without the cache's hashing of every field (most parameters of a PSA draw's check are fixed).
+        if self.dist == "fixed":
+            _frozen_distribution(self)
+        else:
+            frozen_distribution(self)
         return self
 
     @property

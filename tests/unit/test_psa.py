@@ -310,6 +310,16 @@ def test_check_overrides_accepts_valid_values_and_names_bad_ones() -> None:
         check_overrides(s, {"population.nope": 1.0}, "test")
 
 
+def test_a_check_of_values_changes_neither_the_scenario_nor_the_next_check() -> None:
+    """Each check writes its values into copies of the tables it touches, never into the shared template."""
+    s = strategy("supportive_care")
+    before = copy.deepcopy(s.data)
+    with pytest.raises(sim.ScenarioError, match="population.p_male"):
+        check_overrides(s, {"population.p_male": 1.5, "progression.faster_phase_multiplier": 2.0}, "test")
+    check_overrides(s, {"progression.faster_phase_multiplier": 2.0})  # p_male = 1.5 did not stay behind
+    assert s.data == before
+
+
 def test_duplicate_strategies_and_bad_sizes_are_rejected() -> None:
     s = strategy("supportive_care")
     with pytest.raises(sim.ScenarioError, match="more than once"):

@@ -7,8 +7,9 @@ Measures, in one run (against the performance goals of benchmarks/README.md):
 (a) patient-lifetimes per second of the default scenario (``sim.simulate(..., workers=1)``, best of R);
 (b) model events per patient: the number of calls to ``simpy.Environment.step`` (each call processes one
     event: a process's ``Initialize``, a ``Timeout``, a finished ``Process``, the patient's ``end`` event)
-    and of timeline entries reached without a SimPy event (``Patient._advance_to``: nothing else was
-    scheduled before them), counted by wrapping both during a separate, untimed run of S patients;
+    and of the model's events done without one (timeline entries reached while nothing else was scheduled
+    before them, ``Patient._advance_to``; actions that decide nothing, ``Patient.later``), counted by
+    wrapping these during a separate, untimed run of S patients;
 (c) a bare SimPy loop in the same run: one ``simpy.Environment`` per patient, one process yielding
     timeouts, with as many processed events per patient as the model (timeouts = events - 2, for the
     ``Initialize`` and the finished ``Process``), best of R; model and bare loop repeats alternate so both
@@ -52,17 +53,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
-#: The label of the model's events that SimPy does not process (see count_model_events).
-WITHOUT_SIMPY = "reached without a SimPy event"
+#: The labels of the model's events that SimPy does not process (see count_model_events).
+WITHOUT_SIMPY = "timeline entry reached without a SimPy event"
+QUIET = "quiet action (Patient.later)"
 
 
 def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tuple[float, dict[str, float]]:
     """Mean processed events per patient, in total and by event class (untimed run).
 
-    The model's events are SimPy's (``Environment.step`` calls, by the class of the event processed) and
-    the timeline entries that the walk reaches without a SimPy event because nothing else is scheduled
-    before them (``Patient._advance_to`` calls): each is an event the model processes, as the bare loop's
-    timeouts are.
+    The model's events are SimPy's (``Environment.step`` calls, by the class of the event processed), the
+    timeline entries that the walk reaches without a SimPy event because nothing else is scheduled before
+    them (``Patient._advance_to`` calls) and the actions that decide nothing, done when the patient's
+    record reaches their time (``Patient.later``, e.g. the end of a physiotherapy course): each is an
+    event the model processes, as the bare loop's timeouts are.
     """
     original = simpy.Environment.step
     original_advance = Patient._advance_to
@@ -78,13 +81,21 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
         by_kind[WITHOUT_SIMPY] += 1
         original_advance(patient, t)
 
+    def counting_quiet(patient: Patient, upto: float) -> None:
+        before = len(patient.quiet)
+        original_quiet(patient, upto)
+        by_kind[QUIET] += before - len(patient.quiet)
+
+    original_quiet = Patient._run_quiet
     simpy.Environment.step = counting_step
     Patient._advance_to = counting_advance
+    Patient._run_quiet = counting_quiet
     try:
         sim.simulate(scenario, n_patients=n_patients, seed=seed, workers=1)
     finally:
         simpy.Environment.step = original
         Patient._advance_to = original_advance
+        Patient._run_quiet = original_quiet
     total = sum(by_kind.values()) / n_patients
     return total, {k: v / n_patients for k, v in by_kind.most_common()}
 
@@ -245,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  wall time (s)                 {model_best:10.3f}   all: {np.round(model_times, 3).tolist()}")
     print(f"  patient-lifetimes per second  {lifetimes_per_s:10,.0f}   goal >= {GOAL_LIFETIMES_PER_S:,}")
     kinds = ", ".join(f"{k} {c:.2f}" for k, c in by_kind.items())
-    simpy_steps = events_per_patient - by_kind.get(WITHOUT_SIMPY, 0.0)
+    simpy_steps = events_per_patient - by_kind.get(WITHOUT_SIMPY, 0.0) - by_kind.get(QUIET, 0.0)
     print(f"  model events per patient      {events_per_patient:10.2f}   ({simpy_steps:.2f} SimPy steps)")
     print(f"    counted on {args.sample} patients; by event class: {kinds}")
     print(f"  model events per second       {model_events_per_s:10,.0f}")

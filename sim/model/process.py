@@ -150,6 +150,7 @@ class Patient:
         "cursor",
         "timeline",
         "make_thresholds",
+        "quiet",
     )
 
     def __init__(
@@ -210,6 +211,8 @@ class Patient:
         self.cursor = 0
         self.timeline = OFF_TIMELINE
         self.make_thresholds: Callable[[], list[tuple[float, str, int]]] | None = None
+        # Actions that decide nothing, due at a time and done when the record reaches it (see later()).
+        self.quiet: list[tuple[float, int, Callable[[float], None]]] = []
 
     # ------------------------------------------------------------------ state
     @property
@@ -327,9 +330,50 @@ class Patient:
             return
         if self.cursor < len(self.pending) and self.pending[self.cursor][0] < now:
             self._catch_up(now)  # what the timeline holds before now comes first
+        if self.quiet and self.quiet[0][0] <= now:
+            self._run_quiet(now)
         self.history.append((now, event, detail, value))
         if event in self.listened:
             self.listener(self, event, detail)
+
+    def later(self, delay: float, action: Callable[[float], None]) -> None:
+        """Do ``action(t)`` at ``t = now + delay`` without a SimPy event: for actions that decide nothing.
+
+        Such an action only records events that no rule listens to (:meth:`log_quiet`) and changes state
+        that is read only through :meth:`settle` (or by a rule, which hears of an event only after it). It
+        is done when the patient's record reaches ``t``: before anything is recorded at ``t`` or later, in
+        time order with the timeline's entries, and at the end of the run (if ``t`` is within it), so the
+        record is the one a timeout's callback at ``t`` would make. ``t`` is the time that timeout would
+        arrive at (``now + delay``, rounded the same way); at a tie the action comes first, as a timeout
+        scheduled earlier would. The wait counts against :data:`EVENT_BUDGET`.
+        """
+        self._count_wait()
+        if not delay >= 0.0:  # also catches NaN
+            raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env.now}")
+        heapq.heappush(self.quiet, (self.env._now + delay, self.n_waits, action))
+
+    def log_quiet(self, t: float, event: str, detail: str = "", value: float = float("nan")) -> None:
+        """Record an event of a :meth:`later` action at its time ``t`` (within follow-up only)."""
+        if event in self.listened:  # no rule may hear of a quiet action: it would have needed an event
+            raise SimulationError(f"patient {self.pid}: a rule listens to '{event}': it needs an event")
+        if t < self.horizon:
+            self.history.append((t, event, detail, value))
+
+    def settle(self) -> None:
+        """Record what the timeline and the :meth:`later` actions hold before now (and do the actions due
+        now): what reads state those actions change calls this first."""
+        now = self.env._now
+        if self.cursor < len(self.pending) and self.pending[self.cursor][0] < now:
+            self._catch_up(now)
+        if self.quiet and self.quiet[0][0] <= now:
+            self._run_quiet(now)
+
+    def _run_quiet(self, upto: float) -> None:
+        """Do the :meth:`later` actions due at or before ``upto``, in time order."""
+        quiet = self.quiet
+        while quiet and quiet[0][0] <= upto:
+            t, _, action = heapq.heappop(quiet)
+            action(t)
 
     def record(self, event: str, detail: str = "", value: float = float("nan")) -> None:
         """Log an event and keep its first time in the milestone columns."""
@@ -388,6 +432,8 @@ class Patient:
                 f"patient {self.pid}: no event left at t = {self.env.now:.6g} years before the end of "
                 "follow-up (death or the horizon)"
             ) from None
+        if self.quiet and self.alive:  # the actions due by the end of follow-up (the dead have had theirs)
+            self._run_quiet(self.env._now)
 
     # ------------------------------------------------------------------ precomputed timeline
     def follow(
@@ -498,6 +544,9 @@ class Patient:
         j = self.cursor
         while j < upto:
             t, event, detail, value, kind, burden = entries[j]
+            if self.quiet and self.quiet[0][0] <= t:  # a later() action due first
+                self.cursor = j
+                self._run_quiet(t)
             j += 1
             if kind == THRESHOLD:
                 self.b_ref = burden

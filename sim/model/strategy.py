@@ -55,6 +55,8 @@ class StrategyEngine:
             patient.listener = self.on_event
 
     def on_event(self, patient: Patient, event: str, detail: str) -> None:
+        """Apply the rules of ``event``. The patient calls this once their record has reached the event,
+        so what :meth:`Patient.later` actions changed before it is already done (rules read it directly)."""
         if event == "diagnosis":
             patient.state["diagnosed"] = True
         rules = self.by_trigger.get(event, ())
@@ -81,7 +83,7 @@ class StrategyEngine:
             return
         if check.give in state.get("banned", ()):
             return
-        if state.get(check.active_key) is not None:  # treatment.active(patient)
+        if state.get(check.active_key) is not None:  # treatment.active(patient), settled: see on_event
             return
         if state.get(check.count_key, 0) >= check.max_courses:  # treatment.n_courses(patient)
             return

@@ -175,6 +175,7 @@ class TreatmentBase:
         return patient.state.setdefault("courses", [])
 
     def active(self, patient: Patient) -> Course | None:
+        patient.settle()  # a course may have ended quietly since (Patient.later)
         return patient.state.get(self.active_key)
 
     def cumulative_dose(self, patient: Patient) -> float:
@@ -215,13 +216,17 @@ class TreatmentBase:
         """Call ``action()`` after ``delay`` years: one event, where a process would cost three."""
         patient.wait(delay).callbacks.append(lambda _event: action())
 
-    def finish(self, patient: Patient, course: Course, outcome: str) -> None:
+    def finish(self, patient: Patient, course: Course, outcome: str, at: float | None = None) -> None:
+        """End ``course`` now, or at time ``at`` from a :meth:`Patient.later` action."""
         if course.end is None:
-            course.end = patient.env.now
+            course.end = patient.env.now if at is None else at
             course.outcome = outcome
             if patient.state.get(self.active_key) is course:
                 del patient.state[self.active_key]
-            patient.log("course_end", f"{self.name}: {outcome}", course.number)
+            if at is None:
+                patient.log("course_end", f"{self.name}: {outcome}", course.number)
+            else:
+                patient.log_quiet(at, "course_end", f"{self.name}: {outcome}", course.number)
 
     def adverse_event(
         self, patient: Patient, course: Course, what: str, severe: bool, p_death: float, u: float
@@ -536,11 +541,13 @@ class PhysiotherapyTreatment(TreatmentBase):
         n = p.sessions_per_course
         step = p.course_weeks * WEEK / n
         course.doses = [(t0 + i * step, 1.0) for i in range(n)]
-        self.after(patient, p.course_weeks * WEEK, lambda: self._completed(patient, course))
+        # The end of the course decides nothing (no rule can listen to its events, see TRIGGERS of the
+        # schema; only a physiotherapy rule reads whether it is still running): no SimPy event.
+        patient.later(p.course_weeks * WEEK, lambda t: self._completed(patient, course, t))
 
-    def _completed(self, patient: Patient, course: Course) -> None:
-        patient.log("function_improved", self.name, self.p.benefit_months)
-        self.finish(patient, course, "completed")
+    def _completed(self, patient: Patient, course: Course, t: float) -> None:
+        patient.log_quiet(t, "function_improved", self.name, self.p.benefit_months)
+        self.finish(patient, course, "completed", at=t)
 
 
 class AssistiveDeviceTreatment(TreatmentBase):

@@ -1,8 +1,9 @@
 """The shortcuts that make a patient cheap give exactly the results of the plain SimPy formulation.
 
 Each shortcut (a diagnostic journey written without SimPy events, a strategy told only of the events its
-rules listen to, a timeline entry reached without an event while nothing else is scheduled) is compared
-here with the formulation it replaces, to the last bit, or checked for the order it must keep.
+rules listen to, a timeline entry reached without an event while nothing else is scheduled, the end of a
+course that decides nothing done without an event) is compared here with the formulation it replaces, to
+the last bit, or checked for the order it must keep.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import simpy
 
 import sim
 import sim.run.runner as runner
+from sim.errors import SimulationError
 from sim.model.process import MILESTONES, Patient
 from sim.model.timeline import DEATH, THRESHOLD
+from sim.model.treatments import WEEK, PhysiotherapyTreatment
 
 # Times chosen so that sums of delays round: 0.1 + (0.3 - 0.1) != 0.3 in floating point.
 STEPS = [
@@ -144,3 +147,92 @@ def test_the_walk_waits_for_an_entry_when_another_event_comes_before_it() -> Non
         (3.0, "death"),
     ]
     assert steps() == 3  # the course's timeout, the wait for the ataxia entry, the end
+
+
+def _physiotherapy_ended_by_a_timeout(self, patient: Patient, course) -> None:
+    """Physiotherapy as it was before its end became a quiet action: a SimPy timeout ends it."""
+    p = self.p
+    t0 = patient.env.now
+    step = p.course_weeks * WEEK / p.sessions_per_course
+    course.doses = [(t0 + i * step, 1.0) for i in range(p.sessions_per_course)]
+
+    def completed() -> None:
+        patient.log("function_improved", self.name, p.benefit_months)
+        self.finish(patient, course, "completed")
+
+    self.after(patient, p.course_weeks * WEEK, completed)
+
+
+@pytest.mark.parametrize(
+    "updates",
+    [
+        {},
+        # A rule that starts physiotherapy months after its trigger asks whether a course is still running
+        # at a time no event of the patient's record brought it up to date (a course started by the rule
+        # for disability may have ended meanwhile).
+        {"strategy.rules.physiotherapy_for_weakness.delay_months": 6.0},
+        {"settings.horizon_years": 4.0},
+    ],
+    ids=["supportive care", "delayed physiotherapy", "horizon of 4 years"],
+)
+def test_a_course_ended_quietly_ends_as_one_ended_by_a_simpy_timeout(monkeypatch, updates) -> None:
+    scenario = sim.load_scenario(sim.default_scenario_path()).with_updates(updates)
+    quiet = sim.simulate(scenario, n_patients=1500, seed=4, keep_events=True)
+    monkeypatch.setattr(PhysiotherapyTreatment, "launch", _physiotherapy_ended_by_a_timeout)
+    timed = sim.simulate(scenario, n_patients=1500, seed=4, keep_events=True)
+    assert (quiet.courses["treatment"] == "physiotherapy").sum() > 300
+    for name in ("patients", "events", "paths", "courses"):
+        pd.testing.assert_frame_equal(getattr(quiet, name), getattr(timed, name), check_exact=True)
+
+
+def _quiet_patient(horizon: float = math.inf) -> Patient:
+    env = simpy.Environment()
+    return Patient(env, 9, 60.0, horizon, np.full(len(MILESTONES), np.nan), 0.1, 0.0, math.inf, 1.0, [])
+
+
+def test_a_quiet_action_is_recorded_in_time_order_and_only_within_follow_up() -> None:
+    p = _quiet_patient()
+    done = []
+
+    def action(t: float) -> None:
+        done.append(t)
+        p.log_quiet(t, "course_end", "physiotherapy: completed")
+
+    def life():
+        p.later(0.5, action)
+        p.later(5.0, action)  # after death: never done
+        yield p.wait(1.0)
+        p.log("mrs", "", 2)
+        yield p.wait(1.0)
+        p.die(1, "background")
+
+    p.env.process(life())
+    p.run()
+    assert done == [0.5]
+    assert [(t, e) for t, e, _, _ in p.history] == [
+        (0.0, "onset"),
+        (0.5, "course_end"),
+        (1.0, "mrs"),
+        (2.0, "death"),
+    ]
+
+
+def test_a_quiet_action_due_before_the_horizon_is_done_when_the_run_ends() -> None:
+    p = _quiet_patient(horizon=3.0)
+    p.later(2.5, lambda t: p.log_quiet(t, "function_improved", "physiotherapy", 6.0))
+    p.later(3.5, lambda t: p.log_quiet(t, "function_improved", "physiotherapy", 6.0))
+
+    def life():
+        yield p.wait_until(3.0)
+        p.end.succeed()
+
+    p.env.process(life())
+    p.run()
+    assert [(t, e) for t, e, _, _ in p.history] == [(0.0, "onset"), (2.5, "function_improved")]
+
+
+def test_an_event_a_rule_listens_to_cannot_be_recorded_quietly() -> None:
+    p = _quiet_patient()
+    p.listened = frozenset({"course_end"})
+    with pytest.raises(SimulationError, match="listens to 'course_end'"):
+        p.log_quiet(1.0, "course_end", "physiotherapy: completed")

@@ -541,10 +541,11 @@ class Patient:
         times = self.times
         history = self.history
         listened = self.listened
+        quiet = self.quiet  # the list itself: later() pushes onto it, _run_quiet pops from it
         j = self.cursor
         while j < upto:
             t, event, detail, value, kind, burden = entries[j]
-            if self.quiet and self.quiet[0][0] <= t:  # a later() action due first
+            if quiet and quiet[0][0] <= t:  # a later() action due first
                 self.cursor = j
                 self._run_quiet(t)
             j += 1

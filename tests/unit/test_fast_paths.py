@@ -9,6 +9,7 @@ the last bit, or checked for the order it must keep.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -104,8 +105,8 @@ def _walking_patient(listener) -> Patient:
     return p
 
 
-def _steps(env: simpy.Environment) -> int:
-    """Runs of ``env.step`` while the patient runs (each processes one SimPy event)."""
+def _steps(env: simpy.Environment) -> Callable[[], int]:
+    """Count the runs of ``env.step`` from now on (each processes one SimPy event): returns the reader."""
     count = 0
     original = env.step
 

@@ -26,13 +26,13 @@ import functools
 import heapq
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from operator import itemgetter
 
 import numpy as np
 import simpy
 from simpy.core import EmptySchedule
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from sim.errors import SimulationError
 from sim.model.milestones import THRESHOLD_ORDER
@@ -587,6 +587,30 @@ class Patient:
         self.pending = [e for e in self.pending[self.cursor :] if e[4] not in (THRESHOLD, PHASE)]
         self.cursor = 0
         self.timeline = LEFT_TIMELINE
+
+    def drive(self, steps: Generator[simpy.Event, None, None]) -> None:
+        """Run ``steps``, a generator that yields the patient's waits, as SimPy runs a process, without one.
+
+        It starts at an urgent event now, as a process's first step does (after whatever is running now),
+        and each wait it yields resumes it from that wait's callback, with the wait's value (``None``), as
+        the process would be. What a process adds besides is left out: its own event at its end, which
+        nothing here waits for (a course or a delayed start), and its bookkeeping of the active process,
+        which nothing reads. An exception in ``steps`` propagates from the step that resumed it.
+        """
+        env = self.env
+
+        def resume(_event: simpy.Event) -> None:
+            try:
+                wait = next(steps)
+            except StopIteration:
+                return
+            wait.callbacks.append(resume)
+
+        start = simpy.Event(env)
+        start._ok = True
+        start._value = None
+        start.callbacks.append(resume)
+        heapq.heappush(env._queue, (env._now, URGENT, next(env._eid), start))
 
     def wait_at(self, t: float) -> simpy.Event:
         """An event at exactly the absolute time ``t`` (never before now), as a timeout would be.

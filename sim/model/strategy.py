@@ -94,7 +94,7 @@ class StrategyEngine:
         ):
             return
         if check.delay_months > 0:
-            patient.env.process(self._delayed_start(patient, treatment, check.delay_years))
+            patient.drive(self._delayed_start(patient, treatment, check.delay_years))
         else:
             treatment.start(patient)
 

@@ -208,9 +208,10 @@ class TreatmentBase:
         return course
 
     def launch(self, patient: Patient, course: Course) -> None:
-        """Set the course going: a SimPy process of its own (simple courses override this with a callback)."""
+        """Set the course going: its generator driven as a process (simple courses override this with a
+        callback)."""
         rng = LazyRng(self.ctx, self.name, patient.pid, course.number)
-        patient.env.process(self.run(patient, course, rng))
+        patient.drive(self.run(patient, course, rng))
 
     def after(self, patient: Patient, delay: float, action) -> None:
         """Call ``action()`` after ``delay`` years: one event, where a process would cost three."""

@@ -2,14 +2,15 @@
 
 Each shortcut (a diagnostic journey written without SimPy events, a strategy told only of the events its
 rules listen to, a timeline entry reached without an event while nothing else is scheduled, the end of a
-course that decides nothing done without an event) is compared here with the formulation it replaces, to
-the last bit, or checked for the order it must keep.
+course that decides nothing done without an event, a course's generator driven without a SimPy process)
+is compared here with the formulation it replaces, to the last bit, or checked for the order it must keep.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from sim.model.process import MILESTONES, Patient
 from sim.model.timeline import DEATH, THRESHOLD
 from sim.model.treatments import WEEK, PhysiotherapyTreatment
 
+SCENARIOS = Path(sim.default_scenario_path()).parent
 # Times chosen so that sums of delays round: 0.1 + (0.3 - 0.1) != 0.3 in floating point.
 STEPS = [
     (0.1, "presentation", "first visit"),
@@ -237,3 +239,30 @@ def test_an_event_a_rule_listens_to_cannot_be_recorded_quietly() -> None:
     p.listened = frozenset({"course_end"})
     with pytest.raises(SimulationError, match="listens to 'course_end'"):
         p.log_quiet(1.0, "course_end", "physiotherapy: completed")
+
+
+@pytest.mark.parametrize("name", ["rituximab_at_diagnosis.toml", "cyclophosphamide_rituximab.toml"])
+def test_courses_driven_without_a_process_run_as_simpy_processes_do(monkeypatch, name) -> None:
+    """Courses and delayed starts (Patient.drive) give exactly the record of SimPy processes."""
+    scenario = sim.load_scenario(SCENARIOS / name).with_updates(
+        {"strategy.rules.physiotherapy_for_weakness.delay_months": 6.0}  # a delayed start too
+    )
+    driven = sim.simulate(scenario, n_patients=1000, seed=8, keep_events=True)
+    monkeypatch.setattr(Patient, "drive", lambda self, steps: self.env.process(steps))
+    processes = sim.simulate(scenario, n_patients=1000, seed=8, keep_events=True)
+    assert len(driven.courses) > 2000
+    for table in ("patients", "events", "paths", "courses"):
+        pd.testing.assert_frame_equal(getattr(driven, table), getattr(processes, table), check_exact=True)
+
+
+def test_an_error_in_a_driven_generator_surfaces_from_the_run() -> None:
+    p = _quiet_patient()
+
+    def steps():
+        yield p.wait(1.0)
+        yield p.wait(-1.0)
+
+    p.drive(steps())
+    p.env.process(p.life(5.0, math.inf, 1.0, 0.0))
+    with pytest.raises(SimulationError, match="patient 9: negative or NaN delay -1.0 at t=1.0"):
+        p.run()

@@ -69,6 +69,7 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
     """
     original = simpy.Environment.step
     original_advance = Patient._advance_to
+    original_quiet = Patient._run_quiet
     by_kind: collections.Counter[str] = collections.Counter()
 
     def counting_step(env: simpy.Environment) -> None:
@@ -86,7 +87,6 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
         original_quiet(patient, upto)
         by_kind[QUIET] += before - len(patient.quiet)
 
-    original_quiet = Patient._run_quiet
     simpy.Environment.step = counting_step
     Patient._advance_to = counting_advance
     Patient._run_quiet = counting_quiet

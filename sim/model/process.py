@@ -597,7 +597,6 @@ class Patient:
         nothing here waits for (a course or a delayed start), and its bookkeeping of the active process,
         which nothing reads. An exception in ``steps`` propagates from the step that resumed it.
         """
-        env = self.env
 
         def resume(_event: simpy.Event) -> None:
             try:
@@ -606,11 +605,7 @@ class Patient:
                 return
             wait.callbacks.append(resume)
 
-        start = simpy.Event(env)
-        start._ok = True
-        start._value = None
-        start.callbacks.append(resume)
-        heapq.heappush(env._queue, (env._now, URGENT, next(env._eid), start))
+        self._scheduled(self.env._now, URGENT).callbacks.append(resume)
 
     def wait_at(self, t: float) -> simpy.Event:
         """An event at exactly the absolute time ``t`` (never before now), as a timeout would be.
@@ -621,11 +616,16 @@ class Patient:
         event on the environment's heap as :class:`simpy.Timeout` does (same priority, same order key).
         """
         self._count_wait()
+        return self._scheduled(max(t, self.env._now), NORMAL)
+
+    def _scheduled(self, t: float, priority: int) -> simpy.Event:
+        """A succeeded event on the environment's heap at time ``t``, ordered as SimPy orders its own (by
+        time, priority and creation)."""
         env = self.env
         event = simpy.Event(env)
         event._ok = True
         event._value = None
-        heapq.heappush(env._queue, (max(t, env._now), NORMAL, next(env._eid), event))
+        heapq.heappush(env._queue, (t, priority, next(env._eid), event))
         return event
 
     # ------------------------------------------------------------------ processes

@@ -28,3 +28,20 @@ class ScenarioError(ValueError):
 
 class SimulationError(RuntimeError):
     """A patient's process failed; the message names the patient, the draw and the seed."""
+
+
+class EventBudgetExceeded(SimulationError):
+    """A patient exceeded the budget of scheduled events (:data:`sim.model.process.EVENT_BUDGET`);
+    ``events`` counts their events by (event, detail).
+
+    Built from plain values (message, patient id, counts), because SimPy re-creates an exception raised in
+    a process from its ``args``.
+    """
+
+    def __init__(self, message: str, pid: int = -1, events: dict | None = None) -> None:
+        super().__init__(message, pid, events or {})
+        self.pid = pid
+        self.events = events or {}
+
+    def __str__(self) -> str:
+        return str(self.args[0])

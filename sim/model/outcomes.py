@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
+from typing import Any
 
 # The column names live in sim.model.columns (one place for every table); re-exported here.
 from sim.model.columns import COST_CATEGORIES as COST_CATEGORIES
@@ -111,7 +112,7 @@ class OutcomeAccounting:
         self.diagnostic_cost = {event: getattr(c, name) for event, name in DIAGNOSTIC_COSTS.items()}
         self.treatments = treatments
         # What each event does, with what it carries: the mRS of a level, the cost of a diagnostic step.
-        self._kinds: dict[str, tuple[int, object]] = {
+        self._kinds: dict[str, tuple[int, Any]] = {
             event: (kind, MRS_EVENTS.get(event, self.diagnostic_cost.get(event)))
             for event, kind in EVENT_KIND.items()
         }
@@ -242,16 +243,16 @@ class OutcomeAccounting:
         disc[DISEASE_CARE] = care_disc
         treatments = self.treatments
         for course in courses:
-            spec = treatments[course.treatment]
-            if spec.type == "physiotherapy":  # many sessions: the one-off rule, inlined
-                amount = spec.cost_per_session
+            treatment = treatments[course.treatment]
+            if treatment.type == "physiotherapy":  # many sessions: the one-off rule, inlined
+                amount = treatment.cost_per_session
                 if amount:
                     for t, _ in course.doses:
                         if t < t_end:
                             undisc[DISEASE_CARE] += amount
                             disc[DISEASE_CARE] += amount * exp(-dc * t)
             else:
-                _course_costs(course, spec, t_end, one_off, per_year)
+                _course_costs(course, treatment, t_end, one_off, per_year)
 
         return (
             t_end,

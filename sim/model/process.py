@@ -34,7 +34,7 @@ import simpy
 from simpy.core import EmptySchedule
 from simpy.events import NORMAL, URGENT
 
-from sim.errors import SimulationError
+from sim.errors import EventBudgetExceeded, SimulationError
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.timeline import DEATH, JOURNEY, PHASE, THRESHOLD
 
@@ -76,34 +76,23 @@ OFF_TIMELINE, ON_TIMELINE, LEFT_TIMELINE = range(3)
 EVENT_BUDGET = 100_000
 
 
-class EventBudgetExceeded(SimulationError):
-    """A patient exceeded :data:`EVENT_BUDGET`; ``events`` counts their events by (event, detail).
+def _budget_exceeded(patient: Patient) -> EventBudgetExceeded:
+    """The error of a patient over :data:`EVENT_BUDGET`, naming their most frequent events."""
+    counts: dict[tuple[str, str], int] = {}
+    for _, event, detail, _ in patient.history:
+        counts[(event, detail)] = counts.get((event, detail), 0) + 1
+    events = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+    most = list(events.items())[:4]
+    top = ", ".join(f"{e} ({d}) x{n}" if d else f"{e} x{n}" for (e, d), n in most)
+    message = (
+        f"patient {patient.pid} exceeded the budget of {EVENT_BUDGET:,} scheduled events by "
+        f"t = {patient.env.now:.6g} years; most frequent: {top or 'none logged'}"
+    )
+    return EventBudgetExceeded(message, patient.pid, events)
 
-    Built from plain values (message, patient id, counts), because SimPy re-creates an exception raised in
-    a process from its ``args``.
-    """
 
-    def __init__(self, message: str, pid: int = -1, events: dict | None = None) -> None:
-        super().__init__(message, pid, events or {})
-        self.pid = pid
-        self.events = events or {}
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-    @classmethod
-    def of(cls, patient: Patient) -> EventBudgetExceeded:
-        counts: dict[tuple[str, str], int] = {}
-        for _, event, detail, _ in patient.history:
-            counts[(event, detail)] = counts.get((event, detail), 0) + 1
-        events = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-        most = list(events.items())[:4]
-        top = ", ".join(f"{e} ({d}) x{n}" if d else f"{e} x{n}" for (e, d), n in most)
-        message = (
-            f"patient {patient.pid} exceeded the budget of {EVENT_BUDGET:,} scheduled events by "
-            f"t = {patient.env.now:.6g} years; most frequent: {top or 'none logged'}"
-        )
-        return cls(message, patient.pid, events)
+def _no_listener(patient: Patient, event: str, detail: str) -> None:
+    """The listener of a patient whom no strategy rule listens to (never called: ``listened`` is empty)."""
 
 
 class Patient:
@@ -201,7 +190,7 @@ class Patient:
         self.end = env.event()
         # The strategy hears only the events its rules listen to (most events concern no rule).
         self.listened: frozenset[str] = frozenset()
-        self.listener: Callable[[Patient, str, str], None] | None = None
+        self.listener: Callable[[Patient, str, str], None] = _no_listener  # called only for `listened`
         self.state: dict = {}  # per-patient scratch space of treatments and strategies
         self.n_waits = 0  # scheduled waits so far, against EVENT_BUDGET
         self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
@@ -398,7 +387,7 @@ class Patient:
     def _count_wait(self) -> None:
         self.n_waits += 1
         if self.n_waits > EVENT_BUDGET:
-            raise EventBudgetExceeded.of(self)
+            raise _budget_exceeded(self)
 
     def wait(self, delay: float) -> simpy.Timeout:
         self._count_wait()
@@ -582,7 +571,9 @@ class Patient:
         if self.timeline != ON_TIMELINE:
             return
         self._catch_up(self.env.now)
-        self.thresholds = self.make_thresholds()
+        make_thresholds = self.make_thresholds
+        assert make_thresholds is not None  # set by follow() with the timeline
+        self.thresholds = make_thresholds()
         self.make_thresholds = None
         self.pending = [e for e in self.pending[self.cursor :] if e[4] not in (THRESHOLD, PHASE)]
         self.cursor = 0
@@ -625,7 +616,8 @@ class Patient:
         event = simpy.Event(env)
         event._ok = True
         event._value = None
-        heapq.heappush(env._queue, (t, priority, next(env._eid), event))
+        queue: list = env._queue
+        heapq.heappush(queue, (t, priority, next(env._eid), event))
         return event
 
     # ------------------------------------------------------------------ processes

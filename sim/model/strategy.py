@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 from sim.model.cohort import TITRE_BANDS as TITRE_ORDER
 from sim.model.process import MRS_OF_THRESHOLD, Patient
+from sim.model.treatments import TreatmentBase
 
 OUTCOME_TRIGGERS = ("non_response", "relapse", "adverse_event")
 MONTH = 1.0 / 12.0
@@ -114,7 +115,7 @@ class StrategyEngine:
 class _RuleChecks:
     """A rule's conditions and its treatment's state keys, unpacked once per run."""
 
-    treatment: object
+    treatment: TreatmentBase
     give: str
     requires_diagnosis: bool
     min_mrs: int
@@ -127,7 +128,7 @@ class _RuleChecks:
     delay_years: float
 
     @classmethod
-    def of(cls, rule: SimpleNamespace, treatment) -> _RuleChecks:
+    def of(cls, rule: SimpleNamespace, treatment: TreatmentBase) -> _RuleChecks:
         return cls(
             treatment,
             rule.give,

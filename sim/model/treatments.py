@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -65,8 +66,8 @@ class TreatmentContext:
     #: A treatment's course streams in a block are seeded one at a time until this many have been asked
     #: for; then those of course numbers 1 to :attr:`BATCH_NUMBERS` of every patient of the block at once
     #: (one NumPy pass, ~0.1 µs a stream against ~7 µs one at a time). Either way the same streams.
-    BATCH_AFTER = 32
-    BATCH_NUMBERS = 8
+    BATCH_AFTER: ClassVar[int] = 32
+    BATCH_NUMBERS: ClassVar[int] = 8
 
     def __init__(self, seed: int, draw: int) -> None:
         self.seed = seed
@@ -118,7 +119,8 @@ class TreatmentContext:
 
 
 def _seeded(words: np.ndarray) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(SeedWords(np.ascontiguousarray(words))))
+    seed: Any = SeedWords(np.ascontiguousarray(words))  # an ISeedSequence, which NumPy's stubs omit
+    return np.random.Generator(np.random.PCG64(seed))
 
 
 class LazyRng:
@@ -128,16 +130,20 @@ class LazyRng:
 
     def __init__(self, ctx: TreatmentContext, name: str, pid: int, number: int) -> None:
         self._args = (ctx, name, pid, number)
-        self._rng = None
+        self._rng: np.random.Generator | None = None
 
-    def __getattr__(self, attr: str):
+    def __getattr__(self, attr: str) -> Any:
         if self._rng is None:
             ctx, name, pid, number = self._args
             self._rng = ctx.course_rng(name, pid, number)
         return getattr(self._rng, attr)
 
 
-def _lognormal(rng: np.random.Generator, median: float, sigma: float = DURATION_SIGMA) -> float:
+#: A course's random stream: its generator, or one created when first used.
+CourseRng = np.random.Generator | LazyRng
+
+
+def _lognormal(rng: CourseRng, median: float, sigma: float = DURATION_SIGMA) -> float:
     return float(median * math.exp(sigma * rng.standard_normal()))
 
 
@@ -246,7 +252,7 @@ class TreatmentBase:
             return True
         return False
 
-    def respond(self, patient: Patient, course: Course, rng: np.random.Generator, delay_years: float):
+    def respond(self, patient: Patient, course: Course, rng: CourseRng, delay_years: float):
         """Responders improve in two steps and stay better for a while; non-responders are told.
 
         ``delay_years`` is the time to the full response (``T``). At ``T / 2`` the improvement begins: the
@@ -283,7 +289,7 @@ class TreatmentBase:
             patient.remove_effect(self.effect_key)
             patient.log("relapse", self.name)
 
-    def run(self, patient: Patient, course: Course, rng: np.random.Generator):  # pragma: no cover - abstract
+    def run(self, patient: Patient, course: Course, rng: CourseRng):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -296,7 +302,7 @@ class RituximabTreatment(TreatmentBase):
         low = patient.state.get("titre_band", 1) == 0
         return self.p.p_response_low_titre if low else self.p.efficacy.p_response
 
-    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+    def run(self, patient: Patient, course: Course, rng: CourseRng):
         p = self.p
         t0 = patient.env.now
         if p.regimen == "375mg_m2_x4":
@@ -329,7 +335,7 @@ class IVIgTreatment(TreatmentBase):
     """Immunoglobulin: induction 2 g/kg then maintenance every few weeks; benefit lasts only while infused
     (plus a few weeks); non-responders stop at the assessment; thromboembolism risk per infusion."""
 
-    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+    def run(self, patient: Patient, course: Course, rng: CourseRng):
         p = self.p
         t0 = patient.env.now
         interval = p.maintenance_interval_weeks * WEEK
@@ -340,12 +346,13 @@ class IVIgTreatment(TreatmentBase):
         # First thromboembolism: geometric number of infusions (inversion, one uniform).
         u = rng.random(3)
         pte = p.p_thromboembolism_per_infusion
+        k_te: float  # infusions before it, a whole number as a float (inf: none); products are as an int's
         if pte <= 0:
             k_te = math.inf
         elif pte >= 1:
-            k_te = 0
+            k_te = 0.0
         else:
-            k_te = math.floor(math.log1p(-u[0]) / math.log1p(-pte))
+            k_te = float(math.floor(math.log1p(-u[0]) / math.log1p(-pte)))
         te = k_te < n_planned
         t_te = t0 + k_te * interval if te else math.inf
         stop_at = t_te if te and self.stop_on_ae else planned_end
@@ -395,7 +402,7 @@ class IVIgTreatment(TreatmentBase):
 class PlasmaExchangeTreatment(TreatmentBase):
     """A course of exchanges with a short-lived benefit; line and other complications per exchange."""
 
-    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+    def run(self, patient: Patient, course: Course, rng: CourseRng):
         p = self.p
         t0 = patient.env.now
         n = p.exchanges_per_course
@@ -419,7 +426,7 @@ class CyclophosphamideTreatment(TreatmentBase):
     """Oral or intravenous pulses, alone or with prednisone or rituximab; haemorrhagic cystitis and a bladder
     cancer risk that rises with the cumulative dose (Travis 1995)."""
 
-    def run(self, patient: Patient, course: Course, rng: np.random.Generator):
+    def run(self, patient: Patient, course: Course, rng: CourseRng):
         p = self.p
         t0 = patient.env.now
         step = p.interval_weeks * WEEK

@@ -9,7 +9,9 @@ Measures, in one run (against the performance goals of benchmarks/README.md):
     event: a process's ``Initialize``, a ``Timeout``, a finished ``Process``, the patient's ``end`` event)
     and of the model's events done without one (timeline entries reached while nothing else was scheduled
     before them, ``Patient._advance_to``; actions that decide nothing, ``Patient.later``), counted by
-    wrapping these during a separate, untimed run of S patients;
+    wrapping these during a separate, untimed run of S patients (in a child process on the Python source,
+    ``ANTIMAG_INTERPRETED=1``, where the model's modules are compiled: the same events, see
+    ``sim.model.compiled``);
 (c) a bare SimPy loop in the same run: one ``simpy.Environment`` per patient, one process yielding
     timeouts, with as many processed events per patient as the model (timeouts = events - 2, for the
     ``Initialize`` and the finished ``Process``), best of R; model and bare loop repeats alternate so both
@@ -39,6 +41,7 @@ import numpy as np
 import simpy
 
 import sim
+from sim.model.compiled import INTERPRETED_VARIABLE, compiled_modules
 from sim.model.process import Patient
 from sim.run.runner import versions
 
@@ -67,6 +70,8 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
     record reaches their time (``Patient.later``, e.g. the end of a physiotherapy course): each is an
     event the model processes, as the bare loop's timeouts are.
     """
+    if compiled_modules():  # compiled classes cannot be patched: count on their Python source, same events
+        return _count_in_interpreted_child(n_patients, seed)
     original = simpy.Environment.step
     original_advance = Patient._advance_to
     original_quiet = Patient._run_quiet
@@ -98,6 +103,14 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
         Patient._run_quiet = original_quiet
     total = sum(by_kind.values()) / n_patients
     return total, {k: v / n_patients for k, v in by_kind.most_common()}
+
+
+def _count_in_interpreted_child(n_patients: int, seed: int) -> tuple[float, dict[str, float]]:
+    env = {**os.environ, INTERPRETED_VARIABLE: "1"}
+    command = [sys.executable, __file__, "--count-child", str(n_patients), "--seed", str(seed)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    total, by_kind = json.loads(done.stdout)
+    return total, by_kind
 
 
 def bare_loop(n_patients: int, timeouts: int) -> None:
@@ -216,9 +229,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-tracemalloc", action="store_true", help="measure the resident set only")
     ap.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
     ap.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--count-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--mode", default="rss", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
+    if args.count_child is not None:
+        scenario = sim.load_scenario(sim.default_scenario_path())
+        print(json.dumps(count_model_events(scenario, args.count_child, args.seed)))
+        return 0
     if args.memory_child is not None:
         print(json.dumps(memory_child(args.memory_child, args.mode)))
         return 0
@@ -228,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     print(machine())
     v = versions()
     print(f"Python {v['python']}, SimPy {v['simpy']}, NumPy {v['numpy']}, antimag-sim {v['antimag-sim']}")
+    compiled = ", ".join(name.rsplit(".", 1)[1] for name in compiled_modules()) or "none"
+    print(f"compiled modules (mypyc): {compiled}; events counted on the Python source")
     print(f"load average at start: {_load()} (other processes on the machine distort the timings)")
     scenario = sim.load_scenario(sim.default_scenario_path())
     sim.simulate(scenario, n_patients=512, seed=args.seed, workers=1)  # warm-up: imports, caches

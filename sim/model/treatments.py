@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 
@@ -140,7 +140,7 @@ class LazyRng:
 
 
 #: A course's random stream: its generator, or one created when first used.
-CourseRng = np.random.Generator | LazyRng
+CourseRng: TypeAlias = "np.random.Generator | LazyRng"
 
 
 def _lognormal(rng: CourseRng, median: float, sigma: float = DURATION_SIGMA) -> float:

@@ -30,6 +30,7 @@ from sim.model.cohort import (
     background_death_times,
     draw_block,
 )
+from sim.model.compiled import compiled_modules
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.mortality import LifeTable, load_life_table
 from sim.model.outcomes import OUTCOME_COLUMNS, OutcomeAccounting
@@ -642,6 +643,8 @@ def versions() -> dict[str, str]:
         "pandas": pd.__version__,
         "scipy": version("scipy"),
         "pydantic": version("pydantic"),
+        # How the model ran (sim.model.compiled): the results are the same either way.
+        "compiled modules": ", ".join(compiled_modules()) or "none",
     }
 
 

@@ -26,15 +26,16 @@ gives (a property test compares them).
 from __future__ import annotations
 
 import zlib
+from typing import Final
 
 import numpy as np
 
 from sim.seeding import SeedWords, seed_words
 
-BLOCK_SIZE = 256
+BLOCK_SIZE: Final = 256
 
 #: Stable integer key of each purpose. Never renumber: it would change every result for a given seed.
-PURPOSES: dict[str, int] = {
+PURPOSES: Final[dict[str, int]] = {
     "population": 1,
     "progression": 2,
     "symptoms": 3,

@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Final
 
 # The column names live in sim.model.columns (one place for every table); re-exported here.
 from sim.model.columns import COST_CATEGORIES as COST_CATEGORIES
 from sim.model.columns import OUTCOME_COLUMNS as OUTCOME_COLUMNS
 
-DIAGNOSTIC_COSTS = {
+DIAGNOSTIC_COSTS: Final = {
     "presentation": "gp_visit",
     "neurology_exam": "neurology_exam",
     "ncs_emg": "ncs_emg",
@@ -27,20 +27,36 @@ DIAGNOSTIC_COSTS = {
     "csf": "csf",
     "nerve_biopsy": "nerve_biopsy",
 }
-MRS_EVENTS = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
+MRS_EVENTS: Final = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
 #: Events that can change the utility or the yearly care cost; every other event leaves spells whole, so a
 #: treatment that changes nothing adds no rounding either (invariant B10 of docs/invariants.md).
-STATE_EVENTS = frozenset(
+STATE_EVENTS: Final = frozenset(
     {*MRS_EVENTS, "mrs", "neuropathic_pain", "pain_relief", "malignancy", "bladder_cancer"}
 )
 
-N_CATEGORIES = len(COST_CATEGORIES)
-DRUGS, ADMINISTRATION, MONITORING, ADVERSE_EVENTS, DIAGNOSTICS, DEVICES, DISEASE_CARE = range(N_CATEGORIES)
+N_CATEGORIES: Final = len(COST_CATEGORIES)
+# Indices in COST_CATEGORIES (Final: the compiled model reads them as constants).
+DRUGS: Final = 0
+ADMINISTRATION: Final = 1
+MONITORING: Final = 2
+ADVERSE_EVENTS: Final = 3
+DIAGNOSTICS: Final = 4
+DEVICES: Final = 5
+DISEASE_CARE: Final = 6
+assert N_CATEGORIES == DISEASE_CARE + 1 and COST_CATEGORIES[DISEASE_CARE] == "disease_care"
 # What an event does to the accounts; events absent from EVENT_KIND do nothing. Kinds below _FIRST_COSTED
 # are the STATE_EVENTS (they close the current spell).
-_MRS_LEVEL, _MRS_VALUE, _PAIN, _PAIN_RELIEF, _MALIGNANCY, _BLADDER, _ADVERSE, _PHYSIO, _DIAGNOSTIC = range(9)
-_FIRST_COSTED = _ADVERSE
-EVENT_KIND: dict[str, int] = {
+_MRS_LEVEL: Final = 0
+_MRS_VALUE: Final = 1
+_PAIN: Final = 2
+_PAIN_RELIEF: Final = 3
+_MALIGNANCY: Final = 4
+_BLADDER: Final = 5
+_ADVERSE: Final = 6
+_PHYSIO: Final = 7
+_DIAGNOSTIC: Final = 8
+_FIRST_COSTED: Final = _ADVERSE
+EVENT_KIND: Final[dict[str, int]] = {
     **dict.fromkeys(MRS_EVENTS, _MRS_LEVEL),
     "mrs": _MRS_VALUE,
     "neuropathic_pain": _PAIN,

@@ -28,6 +28,7 @@ import itertools
 import math
 from collections.abc import Callable, Generator
 from operator import itemgetter
+from typing import Final
 
 import numpy as np
 import simpy
@@ -38,8 +39,8 @@ from sim.errors import EventBudgetExceeded, SimulationError
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.timeline import DEATH, JOURNEY, PHASE, THRESHOLD
 
-MRS_OF_THRESHOLD = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
-MILESTONES = (
+MRS_OF_THRESHOLD: Final = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
+MILESTONES: Final = (
     "t_sensory_hands",
     "t_ataxia",
     "t_mrs2",
@@ -57,19 +58,21 @@ MILESTONES = (
     "t_malignancy",
     "t_death",
 )
-COLUMN = {name: i for i, name in enumerate(MILESTONES)}
-EVENT_COLUMN = {name[2:]: i for name, i in COLUMN.items()} | {
+COLUMN: Final = {name: i for i, name in enumerate(MILESTONES)}
+EVENT_COLUMN: Final = {name[2:]: i for name, i in COLUMN.items()} | {
     "tremor": COLUMN["t_tremor"],
     "neuropathic_pain": COLUMN["t_pain"],
     "malignancy": COLUMN["t_malignancy"],
 }
-DEATH_CAUSES = ("", "background", "malignancy", "treatment")
-INF = math.inf
-NAN = math.nan
-_time_of = itemgetter(0)
+DEATH_CAUSES: Final = ("", "background", "malignancy", "treatment")
+INF: Final = math.inf
+NAN: Final = math.nan
+_time_of: Final = itemgetter(0)
 #: How a patient's natural history is produced: event by event (the disease and life processes), by
 #: following a precomputed timeline, or by a timeline whose disease part a treatment has ended.
-OFF_TIMELINE, ON_TIMELINE, LEFT_TIMELINE = range(3)
+OFF_TIMELINE: Final = 0
+ON_TIMELINE: Final = 1
+LEFT_TIMELINE: Final = 2
 #: Most scheduled waits one patient may make (a second line of defence behind the domain limits of the
 #: scenario schema). A lifetime with every treatment of the bundled scenarios needs well under a thousand;
 #: a patient who needs more is caught in a cycle that some parameter makes ever faster.

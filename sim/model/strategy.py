@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Final
 
 from sim.model.cohort import TITRE_BANDS as TITRE_ORDER
 from sim.model.process import MRS_OF_THRESHOLD, Patient
 from sim.model.treatments import TreatmentBase
 
-OUTCOME_TRIGGERS = ("non_response", "relapse", "adverse_event")
-MONTH = 1.0 / 12.0
+OUTCOME_TRIGGERS: Final = ("non_response", "relapse", "adverse_event")
+MONTH: Final = 1.0 / 12.0
 
 
 class StrategyEngine:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import Final
 
 import numpy as np
 
@@ -30,7 +31,12 @@ from sim.errors import SimulationError
 from sim.model.cohort import JOURNEY_SLOTS, TITRE_BANDS, JourneyArrays
 from sim.model.milestones import THRESHOLD_ORDER
 
-THRESHOLD, PHASE, LIFE, JOURNEY, DEATH = range(5)
+# What an entry does to the patient (Final: the compiled model reads them as constants).
+THRESHOLD: Final = 0
+PHASE: Final = 1
+LIFE: Final = 2
+JOURNEY: Final = 3
+DEATH: Final = 4
 #: The burden thresholds of a patient, in the column order of the level matrix (ties keep this order).
 LEVEL_NAMES = (*THRESHOLD_ORDER, "tremor", "neuropathic_pain")
 _MRS_OF_LEVEL = np.array([{"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}.get(n, 0) for n in LEVEL_NAMES])

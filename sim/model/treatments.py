@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Final, TypeAlias
 
 import numpy as np
 
@@ -26,10 +26,10 @@ from sim.model.process import Patient
 from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
 from sim.seeding import SeedWords, seed_words, seed_words_many
 
-WEEK = 1.0 / 52.0
-MONTH = 1.0 / 12.0
-DURATION_SIGMA = 0.7
-TREATMENT_DEATH = 3
+WEEK: Final = 1.0 / 52.0
+MONTH: Final = 1.0 / 12.0
+DURATION_SIGMA: Final = 0.7
+TREATMENT_DEATH: Final = 3
 
 
 @dataclass(slots=True)
@@ -55,9 +55,9 @@ class Course:
 
 #: Uniforms per patient and treatment for its persistent traits (:func:`efficacy_traits`; pain drugs use
 #: the first two). Rows may be appended, never reordered.
-TRAIT_ROWS = ("responder", "multiplier", "reversal", "extra")
+TRAIT_ROWS: Final = ("responder", "multiplier", "reversal", "extra")
 #: Key part that marks a block stream of treatment traits: a six-part key, unlike any other stream's.
-_TRAITS_STREAM = 0xFFFE
+_TRAITS_STREAM: Final = 0xFFFE
 
 
 class TreatmentContext:
@@ -568,7 +568,7 @@ class AssistiveDeviceTreatment(TreatmentBase):
         patient.log("device", self.p.device)
 
 
-IMPLEMENTATIONS = {
+IMPLEMENTATIONS: Final = {
     "rituximab": RituximabTreatment,
     "ivig": IVIgTreatment,
     "plasma_exchange": PlasmaExchangeTreatment,

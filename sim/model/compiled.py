@@ -1,7 +1,8 @@
 """Which of the model's modules run compiled, and how to run every one of them as Python.
 
 The build (``setup.py``) compiles the modules of :data:`COMPILED_MODULES` with mypyc where it can (a C
-compiler is there and ``ANTIMAG_PURE_PYTHON`` is not set) and installs them as plain Python otherwise.
+compiler is there, the install is not editable and ``ANTIMAG_PURE_PYTHON`` is not set) and installs them
+as plain Python otherwise.
 A compiled module runs its own source operation for operation, with the same floating-point arithmetic
 and the same calls into NumPy and SimPy, so results are byte-identical either way (the test suite
 compares them); it only runs faster (benchmarks/README.md).
@@ -61,8 +62,8 @@ def interpreted_requested() -> bool:
 def install_source_finder() -> None:
     """Import the compiled modules from their Python source from now on (see the module docstring).
 
-    Must run before any of them is imported; ``sim/__init__.py`` calls it when ``ANTIMAG_INTERPRETED``
-    is set.
+    Must run before any of them is imported; ``sim/model/__init__.py`` calls it when
+    ``ANTIMAG_INTERPRETED`` is set.
     """
     loaded = [name for name in COMPILED_MODULES if name in sys.modules]
     if loaded:

@@ -346,7 +346,7 @@ class IVIgTreatment(TreatmentBase):
         # First thromboembolism: geometric number of infusions (inversion, one uniform).
         u = rng.random(3)
         pte = p.p_thromboembolism_per_infusion
-        k_te: float  # infusions before it, a whole number as a float (inf: none); products are as an int's
+        k_te: float  # infusions before it (inf: none), a whole number kept as a float: the same arithmetic
         if pte <= 0:
             k_te = math.inf
         elif pte >= 1:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.errors import ScenarioError, SimulationError
+from sim.errors import EventBudgetExceeded, ScenarioError, SimulationError
 from sim.model.cohort import (
     JOURNEY_EVENTS,
     TITRE_BANDS,
@@ -38,7 +38,6 @@ from sim.model.process import (
     COLUMN,
     DEATH_CAUSES,
     MILESTONES,
-    EventBudgetExceeded,
     Patient,
     fresh_environment,
     threshold_list,

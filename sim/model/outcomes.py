@@ -148,21 +148,11 @@ class OutcomeAccounting:
         care = self.care
         kinds = self._kinds
         exp = math.exp
-        undisc = [0.0] * N_CATEGORIES
-        disc = [0.0] * N_CATEGORIES
+        ledger = _Ledger(t_end, dc)
+        undisc = ledger.undisc
+        disc = ledger.disc
         care_undisc = care_disc = 0.0  # the DISEASE_CARE flows of the spells, in spell order
         malignancy_care = c.malignancy_care_per_year
-
-        def one_off(category: int, amount: float, t: float) -> None:
-            if t < t_end and amount:
-                undisc[category] += amount
-                disc[category] += amount * exp(-dc * t)
-
-        def per_year(category: int, amount: float, t1: float, t2: float) -> None:
-            t2 = min(t2, t_end)
-            if t2 > t1 and amount:
-                undisc[category] += amount * (t2 - t1)
-                disc[category] += amount * flow(t1, t2, dc)
 
         qalys = qalys_disc = 0.0
         mrs, pain, malignant, bladder = 1, 0, False, False
@@ -213,7 +203,7 @@ class OutcomeAccounting:
                     malignant = True
                 else:  # _BLADDER
                     bladder = True
-                    one_off(ADVERSE_EVENTS, c.bladder_cancer, t)
+                    ledger.one_off(ADVERSE_EVENTS, c.bladder_cancer, t)
                 w = mrs_utility[mrs]
                 if pain == 1:
                     w -= pain_untreated
@@ -225,14 +215,14 @@ class OutcomeAccounting:
                     w -= bladder_decrement
             elif kind == _ADVERSE:
                 severe = value >= 1.0
-                one_off(ADVERSE_EVENTS, c.adverse_event_severe if severe else c.adverse_event_minor, t)
+                ledger.one_off(ADVERSE_EVENTS, c.adverse_event_severe if severe else c.adverse_event_minor, t)
                 loss = u.adverse_event_severe_qaly_loss if severe else u.adverse_event_minor_qaly_loss
                 qalys -= loss
                 qalys_disc -= loss * exp(-de * t)
             elif kind == _PHYSIO:
                 physio.append((t, t + value / 12.0))
             else:  # _DIAGNOSTIC
-                one_off(DIAGNOSTICS, extra, t)
+                ledger.one_off(DIAGNOSTICS, extra, t)
         if t_end > t_prev:
             span = t_end - t_prev
             e_end = exp(-de * t_end) if de else 1.0
@@ -268,7 +258,7 @@ class OutcomeAccounting:
                             undisc[DISEASE_CARE] += amount
                             disc[DISEASE_CARE] += amount * exp(-dc * t)
             else:
-                _course_costs(course, treatment, t_end, one_off, per_year)
+                _course_costs(course, treatment, t_end, ledger)
 
         return (
             t_end,
@@ -306,7 +296,35 @@ def patient_outcomes(
     return OutcomeAccounting(econ, treatments).patient(history, courses, t_end)
 
 
-def _course_costs(course, spec: SimpleNamespace, t_end: float, one_off, per_year) -> None:
+class _Ledger:
+    """A patient's costs by category, undiscounted and discounted, as one-off amounts and yearly flows are
+    added within follow-up (``[0, t_end)``).
+
+    A class rather than closures over the totals: a closure and its environment refer to each other, so
+    every patient would leave cyclic garbage behind for the collector.
+    """
+
+    __slots__ = ("undisc", "disc", "t_end", "dc")
+
+    def __init__(self, t_end: float, dc: float) -> None:
+        self.undisc = [0.0] * N_CATEGORIES
+        self.disc = [0.0] * N_CATEGORIES
+        self.t_end = t_end
+        self.dc = dc
+
+    def one_off(self, category: int, amount: float, t: float) -> None:
+        if t < self.t_end and amount:
+            self.undisc[category] += amount
+            self.disc[category] += amount * math.exp(-self.dc * t)
+
+    def per_year(self, category: int, amount: float, t1: float, t2: float) -> None:
+        t2 = min(t2, self.t_end)
+        if t2 > t1 and amount:
+            self.undisc[category] += amount * (t2 - t1)
+            self.disc[category] += amount * flow(t1, t2, self.dc)
+
+
+def _course_costs(course, spec: SimpleNamespace, t_end: float, ledger: _Ledger) -> None:
     """The costs of one course other than physiotherapy (whose sessions :meth:`OutcomeAccounting.patient`
     costs inline: one ``one_off`` per session)."""
     kind = spec.type
@@ -314,14 +332,16 @@ def _course_costs(course, spec: SimpleNamespace, t_end: float, one_off, per_year
         t0 = course.doses[0][0]
         k = 0
         while t0 + k * spec.replacement_years < t_end:
-            one_off(DEVICES, spec.cost, t0 + k * spec.replacement_years)
+            ledger.one_off(DEVICES, spec.cost, t0 + k * spec.replacement_years)
             k += 1
         return
     if kind == "pain_drug":
-        per_year(DRUGS, spec.cost_per_year, course.start, course.end if course.end is not None else t_end)
+        ledger.per_year(
+            DRUGS, spec.cost_per_year, course.start, course.end if course.end is not None else t_end
+        )
         return
     costs = spec.costs
-    one_off(MONITORING, costs.monitoring_cost_per_course, course.start)
+    ledger.one_off(MONITORING, costs.monitoring_cost_per_course, course.start)
     for t, amount in course.doses:
-        one_off(DRUGS, amount * costs.drug_cost_per_unit, t)
-        one_off(ADMINISTRATION, costs.administration_cost_per_dose, t)
+        ledger.one_off(DRUGS, amount * costs.drug_cost_per_unit, t)
+        ledger.one_off(ADMINISTRATION, costs.administration_cost_per_dose, t)

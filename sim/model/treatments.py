@@ -16,7 +16,7 @@ every arm that gives it, and no treatment draw ever shifts a natural-history dra
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, ClassVar, Final, TypeAlias
 
@@ -32,7 +32,7 @@ DURATION_SIGMA: Final = 0.7
 TREATMENT_DEATH: Final = 3
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Course:
     """One course of one treatment for one patient."""
 
@@ -40,13 +40,41 @@ class Course:
     kind: str
     number: int
     start: float
-    doses: list[tuple[float, float]] = field(default_factory=list)  # (time, amount in the drug's unit)
-    end: float | None = None
-    cost_per_year: float = 0.0  # continuous cost while on treatment (e.g. daily tablets)
-    repeat_years: float | None = None  # the last dose recurs at this interval while alive (device renewal)
-    responder: bool | None = None
-    outcome: str = "ongoing"
-    adverse_events: list[tuple[float, str, bool]] = field(default_factory=list)  # (time, name, severe)
+    doses: list[tuple[float, float]]  # (time, amount in the drug's unit)
+    end: float | None
+    cost_per_year: float  # continuous cost while on treatment (e.g. daily tablets)
+    repeat_years: float | None  # the last dose recurs at this interval while alive (device renewal)
+    responder: bool | None
+    outcome: str
+    adverse_events: list[tuple[float, str, bool]]  # (time, name, severe)
+
+    # Written out rather than generated: the compiled model then builds a course natively (a generated
+    # ``__init__`` stays interpreted, and every course start calls it).
+    def __init__(
+        self,
+        treatment: str,
+        kind: str,
+        number: int,
+        start: float,
+        doses: list[tuple[float, float]] | None = None,
+        end: float | None = None,
+        cost_per_year: float = 0.0,
+        repeat_years: float | None = None,
+        responder: bool | None = None,
+        outcome: str = "ongoing",
+        adverse_events: list[tuple[float, str, bool]] | None = None,
+    ) -> None:
+        self.treatment = treatment
+        self.kind = kind
+        self.number = number
+        self.start = start
+        self.doses = [] if doses is None else doses
+        self.end = end
+        self.cost_per_year = cost_per_year
+        self.repeat_years = repeat_years
+        self.responder = responder
+        self.outcome = outcome
+        self.adverse_events = [] if adverse_events is None else adverse_events
 
     @property
     def total_dose(self) -> float:

@@ -33,6 +33,7 @@ COMPILED_MODULES = (
     "sim.model.treatments",
     "sim.model.strategy",
     "sim.model.outcomes",
+    "sim.model.block",
 )
 #: Set (to anything but "" or "0") to run the Python source of :data:`COMPILED_MODULES`.
 INTERPRETED_VARIABLE = "ANTIMAG_INTERPRETED"

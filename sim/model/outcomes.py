@@ -114,8 +114,9 @@ class OutcomeAccounting:
         c = econ.costs
         self.dc = force_of_interest(econ.discount_rate_costs)
         self.de = force_of_interest(econ.discount_rate_effects)
-        self.mrs_utility = (u.mrs0, u.mrs1, u.mrs2, u.mrs3, u.mrs4, u.mrs5)
-        self.care = (
+        # Typed (float), so that the compiled accounting does its arithmetic on doubles, not objects.
+        self.mrs_utility: tuple[float, ...] = (u.mrs0, u.mrs1, u.mrs2, u.mrs3, u.mrs4, u.mrs5)
+        self.care: tuple[float, ...] = (
             0.0,
             c.care_per_year_mrs1,
             c.care_per_year_mrs2,
@@ -147,23 +148,22 @@ class OutcomeAccounting:
         mrs_utility = self.mrs_utility
         care = self.care
         kinds = self._kinds
-        exp = math.exp
         ledger = _Ledger(t_end, dc)
         undisc = ledger.undisc
         disc = ledger.disc
         care_undisc = care_disc = 0.0  # the DISEASE_CARE flows of the spells, in spell order
-        malignancy_care = c.malignancy_care_per_year
+        malignancy_care: float = c.malignancy_care_per_year
 
         qalys = qalys_disc = 0.0
         mrs, pain, malignant, bladder = 1, 0, False, False
         physio: list[tuple[float, float]] = []
         t_prev = 0.0
-        e_prev = c_prev = 1.0  # exp(-de * t_prev), exp(-dc * t_prev)
-        w = mrs_utility[1]  # the utility of the current spell, recomputed when a state changes
-        pain_untreated = u.pain_untreated_decrement
-        pain_relieved = u.pain_relieved_decrement
-        malignancy_decrement = u.malignancy_decrement
-        bladder_decrement = u.bladder_cancer_decrement
+        e_prev = c_prev = 1.0  # math.exp(-de * t_prev), math.exp(-dc * t_prev)
+        w: float = mrs_utility[1]  # the utility of the current spell, recomputed when a state changes
+        pain_untreated: float = u.pain_untreated_decrement
+        pain_relieved: float = u.pain_relieved_decrement
+        malignancy_decrement: float = u.malignancy_decrement
+        bladder_decrement: float = u.bladder_cancer_decrement
 
         for t, event, _detail, value in history:
             if t >= t_end:
@@ -175,8 +175,8 @@ class OutcomeAccounting:
             if kind < _FIRST_COSTED:
                 if t > t_prev:  # spells close only where utility or care may change
                     span = t - t_prev
-                    e_t = exp(-de * t) if de else 1.0
-                    c_t = exp(-dc * t) if dc else 1.0
+                    e_t = math.exp(-de * t) if de else 1.0
+                    c_t = math.exp(-dc * t) if dc else 1.0
                     qalys += w * span
                     qalys_disc += w * (((e_prev - e_t) / de) if de else span)
                     yearly = care[mrs]
@@ -216,17 +216,17 @@ class OutcomeAccounting:
             elif kind == _ADVERSE:
                 severe = value >= 1.0
                 ledger.one_off(ADVERSE_EVENTS, c.adverse_event_severe if severe else c.adverse_event_minor, t)
-                loss = u.adverse_event_severe_qaly_loss if severe else u.adverse_event_minor_qaly_loss
+                loss: float = u.adverse_event_severe_qaly_loss if severe else u.adverse_event_minor_qaly_loss
                 qalys -= loss
-                qalys_disc -= loss * exp(-de * t)
+                qalys_disc -= loss * math.exp(-de * t)
             elif kind == _PHYSIO:
                 physio.append((t, t + value / 12.0))
             else:  # _DIAGNOSTIC
                 ledger.one_off(DIAGNOSTICS, extra, t)
         if t_end > t_prev:
             span = t_end - t_prev
-            e_end = exp(-de * t_end) if de else 1.0
-            c_end = exp(-dc * t_end) if dc else 1.0
+            e_end = math.exp(-de * t_end) if de else 1.0
+            c_end = math.exp(-dc * t_end) if dc else 1.0
             qalys += w * span
             qalys_disc += w * (((e_prev - e_end) / de) if de else span)
             yearly = care[mrs]
@@ -237,7 +237,7 @@ class OutcomeAccounting:
                     care_undisc, care_disc, malignancy_care, span, c_prev, c_end, dc
                 )
         if physio:
-            gain = u.physiotherapy_gain
+            gain: float = u.physiotherapy_gain
             for a, b in _merge_intervals(physio):
                 b = min(b, t_end)
                 if b > a:
@@ -251,12 +251,12 @@ class OutcomeAccounting:
         for course in courses:
             treatment = treatments[course.treatment]
             if treatment.type == "physiotherapy":  # many sessions: the one-off rule, inlined
-                amount = treatment.cost_per_session
+                amount: float = treatment.cost_per_session
                 if amount:
                     for t, _ in course.doses:
                         if t < t_end:
                             undisc[DISEASE_CARE] += amount
-                            disc[DISEASE_CARE] += amount * exp(-dc * t)
+                            disc[DISEASE_CARE] += amount * math.exp(-dc * t)
             else:
                 _course_costs(course, treatment, t_end, ledger)
 
@@ -329,10 +329,12 @@ def _course_costs(course, spec: SimpleNamespace, t_end: float, ledger: _Ledger) 
     costs inline: one ``one_off`` per session)."""
     kind = spec.type
     if kind == "assistive_device":
-        t0 = course.doses[0][0]
+        t0: float = course.doses[0][0]
+        every: float = spec.replacement_years
+        cost: float = spec.cost
         k = 0
-        while t0 + k * spec.replacement_years < t_end:
-            ledger.one_off(DEVICES, spec.cost, t0 + k * spec.replacement_years)
+        while t0 + k * every < t_end:
+            ledger.one_off(DEVICES, cost, t0 + k * every)
             k += 1
         return
     if kind == "pain_drug":

@@ -573,9 +573,9 @@ class PhysiotherapyTreatment(TreatmentBase):
 
     def launch(self, patient: Patient, course: Course) -> None:
         p = self.p
-        t0 = patient.env.now
-        n = p.sessions_per_course
-        step = p.course_weeks * WEEK / n
+        t0: float = patient.env.now
+        n: int = p.sessions_per_course
+        step: float = p.course_weeks * WEEK / n
         course.doses = [(t0 + i * step, 1.0) for i in range(n)]
         # The end of the course decides nothing (no rule can listen to its events, see TRIGGERS of the
         # schema; only a physiotherapy rule reads whether it is still running): no SimPy event.

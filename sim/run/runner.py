@@ -23,6 +23,7 @@ import pandas as pd
 import simpy
 
 from sim.errors import EventBudgetExceeded, ScenarioError, SimulationError
+from sim.model.block import BlockPatients, live_block
 from sim.model.cohort import (
     JOURNEY_EVENTS,
     TITRE_BANDS,
@@ -35,12 +36,8 @@ from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.mortality import LifeTable, load_life_table
 from sim.model.outcomes import OUTCOME_COLUMNS, OutcomeAccounting
 from sim.model.process import (
-    COLUMN,
     DEATH_CAUSES,
     MILESTONES,
-    Patient,
-    fresh_environment,
-    threshold_list,
 )
 from sim.model.strategy import StrategyEngine
 from sim.model.timeline import (
@@ -58,7 +55,6 @@ from sim.run.progress import progress_bar
 from sim.run.shared_history import natural_history
 from sim.scenario.loading import Scenario
 
-DEATH_COLUMN = COLUMN["t_death"]
 #: Patients follow a natural history precomputed per block (sim.model.timeline); False runs the disease,
 #: life and journey as SimPy processes event by event, the reference formulation the timeline reproduces.
 TIMELINE = True
@@ -165,123 +161,66 @@ def simulate_block(
         )
     times = np.full((n, len(MILESTONES)), np.nan)
     causes = np.zeros(n, dtype=np.int8)
-    count_rows: list[tuple[int, int, int]] = []  # per patient: courses, adverse events, severe ones
-    segments_of: list[list[tuple[float, float, float]]] = []  # per patient: their path segments
-    events: list | None = [] if keep_events else None
-    courses: list | None = [] if keep_events else None
-    th = values.thresholds
-    b0 = values.progression.burden_at_onset
-    faster = values.progression.faster_phase_multiplier
-    axonal_years = values.progression.axonal_conversion_years
-    excess_rate = values.malignancy.excess_mortality_rate_per_year
     econ_values = getattr(values, "economics", None)
-    econ_rows: list[tuple[float, ...]] = []  # per patient: OUTCOME_COLUMNS (one array per block, at the end)
     accounting = OutcomeAccounting(econ_values, values.treatments) if econ_values is not None else None
     catalogue = build_catalogue(
         values.treatments, TreatmentContext(seed, draw), values.strategy.stop_on_adverse_event
     )
     engine = StrategyEngine(values.strategy, catalogue)
-    # A journey no rule listens to decides nothing: it is written after the run, without SimPy events.
-    silent_journeys = engine.listened.isdisjoint(JOURNEY_EVENTS)
-    journeys = traits.diagnosis_steps
-    pid_list = traits.patient_id[:n].tolist()
-    age_list = traits.age_at_onset[:n].tolist()
-    rate_list = traits.rate_per_year[:n].tolist()
-    faster_list = traits.t_faster_phase[:n].tolist()
-    titre_list = traits.titre_band[:n].tolist()
-    env = None
-    for i in range(n):
-        pid = pid_list[i]
-        env = fresh_environment(env)
-        patient = Patient(
-            env,
-            pid,
-            age_list[i],
+    patients = BlockPatients(
+        traits.patient_id[:n].tolist(),
+        traits.age_at_onset[:n].tolist(),
+        traits.rate_per_year[:n].tolist(),
+        traits.t_faster_phase[:n].tolist(),
+        traits.titre_band[:n].tolist(),
+        levels_of,
+        entries,
+        traits.diagnosis_steps,
+        [] if timeline else t_background[:n].tolist(),
+        [] if timeline else traits.t_malignancy[:n].tolist(),
+        [] if timeline else traits.excess_death_exp[:n].tolist(),
+    )
+    progression = values.progression
+    try:
+        lives = live_block(
+            patients,
+            n,
             horizon,
-            times[i],
-            b0,
-            rate_list[i],
-            faster_list[i],
-            faster,
-            [] if timeline else threshold_list(th, b0, *levels_of[i]),
-            axonal_years,
+            values.thresholds,
+            progression.burden_at_onset,
+            progression.faster_phase_multiplier,
+            progression.axonal_conversion_years,
+            values.malignancy.excess_mortality_rate_per_year,
+            engine,
+            accounting,
+            timeline,
+            # A journey no rule listens to decides nothing: it is written after the run, without events.
+            engine.listened.isdisjoint(JOURNEY_EVENTS),
+            entry_times,
+            times,
+            causes,
+            keep_events,
+            f"(draw {draw}, seed {seed})",
         )
-        engine.attach(patient, titre_list[i])
-        enters = entry_times is not None and entry_times[i] == entry_times[i]
-        try:
-            if timeline:
-                if enters:  # scheduled first: the walk starts at once and may already move the clock
-                    env.process(_entry(patient, float(entry_times[i])))
-                patient.follow(entries[i], functools.partial(threshold_list, th, b0, *levels_of[i]))
-            else:
-                patient.start_disease()
-                if not silent_journeys:
-                    env.process(patient.diagnosis(journeys[i]))
-                env.process(
-                    patient.life(
-                        float(t_background[i]),
-                        float(traits.t_malignancy[i]),
-                        float(traits.excess_death_exp[i]),
-                        excess_rate,
-                    )
-                )
-                if enters:
-                    env.process(_entry(patient, float(entry_times[i])))
-            patient.run()
-            t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
-            if silent_journeys and not timeline:
-                patient.write_journey(journeys[i], t_end)
-        except EventBudgetExceeded as exc:  # name what drove it, and what reproduces it
-            drivers = budget_drivers(exc.events, values)
-            raise SimulationError(
-                f"{exc} (draw {draw}, seed {seed}); parameters that set these intervals: {drivers}"
-            ) from None
-        except SimulationError as exc:  # add what reproduces it: the draw and the seed
-            raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
-        except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
-            raise SimulationError(f"patient {pid} (draw {draw}, seed {seed}) failed: {exc!r}") from exc
-        causes[i] = patient.death_cause
-        segments_of.append(patient.segments)
-        patient_courses = patient.state.get("courses", ())
-        aes = patient.state.get("ae_details", ())
-        count_rows.append(
-            (len(patient_courses), len(aes), sum(1 for a in aes if a[3]))
-            if aes
-            else (len(patient_courses), 0, 0)
-        )
-        if accounting is not None:
-            econ_rows.append(accounting.patient(patient.history, patient_courses, t_end))
-        if events is not None:
-            age0 = patient.age0
-            events.extend((pid, t, age0 + t, e, d, v) for t, e, d, v in patient.history)
-            courses.extend(
-                (
-                    pid,
-                    c.treatment,
-                    c.kind,
-                    c.number,
-                    c.start,
-                    c.end,
-                    c.outcome,
-                    c.responder,
-                    c.total_dose,
-                    len(c.doses),
-                    len(c.adverse_events),
-                    "; ".join(what for _, what, _ in c.adverse_events),
-                )
-                for c in patient_courses
-            )
+    except EventBudgetExceeded as exc:  # name what drove it, and what reproduces it
+        drivers = budget_drivers(exc.events, values)
+        raise SimulationError(
+            f"{exc} (draw {draw}, seed {seed}); parameters that set these intervals: {drivers}"
+        ) from None
     if not timeline:  # consumed: drop it so that memory holds outputs only (the timeline never has it)
         traits.diagnosis_steps = []
-    counts = np.array(count_rows, dtype=np.int32).reshape(n, 3)
+    counts = np.array(lives.count_rows, dtype=np.int32).reshape(n, 3)
     econ = (
-        np.array(econ_rows, dtype=float).reshape(n, len(OUTCOME_COLUMNS)) if accounting is not None else None
+        np.array(lives.econ_rows, dtype=float).reshape(n, len(OUTCOME_COLUMNS))
+        if accounting is not None
+        else None
     )
+    segments_of = lives.segments_of
     paths = (
         np.repeat(traits.patient_id[:n].astype(np.int64), [len(s) for s in segments_of]),
         np.array(list(chain.from_iterable(segments_of)), dtype=float).reshape(-1, 3),
     )
-    return BlockOutput(block, traits, n, times, causes, counts, econ, paths, events, courses)
+    return BlockOutput(block, traits, n, times, causes, counts, econ, paths, lives.events, lives.courses)
 
 
 #: Parts of the scenario values that the natural history does not read (what treatments do, and names).
@@ -403,11 +342,6 @@ def budget_drivers(events: dict[tuple[str, str], int], values: SimpleNamespace) 
         )
     unique = list(dict.fromkeys(names))
     return ", ".join(unique) if unique else "none identified (see the events above)"
-
-
-def _entry(patient: Patient, t: float):
-    yield patient.wait_until(t)
-    patient.log("entry", "enters the trial")
 
 
 def _run_blocks(shared: tuple, blocks: list[tuple[int, int]]) -> list[BlockOutput]:

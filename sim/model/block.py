@@ -1,0 +1,186 @@
+"""The lives of one block of patients, one after another: the per-patient loop of every run.
+
+:func:`sim.run.runner.simulate_block` draws the block's natural history in NumPy and unpacks the scenario;
+:func:`live_block` then lives each patient (their SimPy environment, strategy, courses and accounting) and
+gathers what the block keeps of them. It is a module of the model so that the build compiles it with the
+rest of the hot path (``sim.model.compiled``): a loop over hundreds of thousands of patients pays the
+interpreter's price for every one of them otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.errors import EventBudgetExceeded, SimulationError
+from sim.model.outcomes import OutcomeAccounting
+from sim.model.process import COLUMN, Patient, fresh_environment, threshold_list
+from sim.model.strategy import StrategyEngine
+
+DEATH_COLUMN = COLUMN["t_death"]
+
+
+@dataclass
+class BlockPatients:
+    """What :func:`live_block` needs of the block's patients, as lists (indexed by position in the block)."""
+
+    pids: list[int]
+    ages: list[float]
+    rates: list[float]
+    t_faster: list[float]
+    titre_bands: list[int]
+    #: Per patient: tremor, pain, ataxia and disability levels (:func:`sim.model.process.threshold_list`).
+    levels: list[tuple[float, float, float, float]]
+    #: With the timeline: each patient's precomputed entries (:func:`sim.model.timeline.block_entries`).
+    entries: list[list[tuple]] | None
+    #: Without it: each patient's diagnostic journey, background death, transformation and excess-death
+    #: exponential (the event-by-event formulation).
+    journeys: list
+    t_background: list[float]
+    t_malignancy: list[float]
+    excess_death_exp: list[float]
+
+
+@dataclass
+class BlockLives:
+    """What a block keeps of its patients' lives (``times`` and ``causes`` are filled in place)."""
+
+    count_rows: list[tuple[int, int, int]]  # per patient: courses, adverse events, severe ones
+    segments_of: list[list[tuple[float, float, float]]]  # per patient: their burden path
+    econ_rows: list[tuple[float, ...]]  # per patient: OUTCOME_COLUMNS (empty without economics)
+    events: list | None  # (patient_id, time, age, event, detail, value) rows, if kept
+    courses: list | None  # one row per course (runner.COURSE_COLUMNS without the strategy), if kept
+
+
+def live_block(
+    patients: BlockPatients,
+    n: int,
+    horizon: float,
+    thresholds: Any,
+    b0: float,
+    faster_multiplier: float,
+    axonal_years: float,
+    excess_rate: float,
+    engine: StrategyEngine,
+    accounting: OutcomeAccounting | None,
+    timeline: bool,
+    silent_journeys: bool,
+    entry_times: np.ndarray | None,
+    times: np.ndarray,
+    causes: np.ndarray,
+    keep_events: bool,
+    where: str,
+) -> BlockLives:
+    """Live the first ``n`` patients of a block in order; ``times`` and ``causes`` receive their milestone
+    times and causes of death.
+
+    ``where`` (``"(draw D, seed S)"``) is added to the message of an error, with the patient who raised it:
+    what reproduces it. An :class:`~sim.errors.EventBudgetExceeded` propagates as it is, for the caller to
+    name the parameters behind it.
+    """
+    count_rows: list[tuple[int, int, int]] = []
+    segments_of: list[list[tuple[float, float, float]]] = []
+    econ_rows: list[tuple[float, ...]] = []
+    events: list | None = [] if keep_events else None
+    courses: list | None = [] if keep_events else None
+    entries = patients.entries
+    env: simpy.Environment | None = None
+    for i in range(n):
+        pid = patients.pids[i]
+        env = fresh_environment(env)
+        levels = patients.levels[i]
+        patient = Patient(
+            env,
+            pid,
+            patients.ages[i],
+            horizon,
+            times[i],
+            b0,
+            patients.rates[i],
+            patients.t_faster[i],
+            faster_multiplier,
+            [] if timeline else threshold_list(thresholds, b0, *levels),
+            axonal_years,
+        )
+        engine.attach(patient, patients.titre_bands[i])
+        enters = entry_times is not None and entry_times[i] == entry_times[i]
+        try:
+            if timeline:
+                assert entries is not None
+                if enters:  # scheduled first: the walk starts at once and may already move the clock
+                    env.process(_entry(patient, float(entry_times[i])))  # type: ignore[index]
+                patient.follow(entries[i], _thresholds_of(thresholds, b0, levels))
+            else:
+                patient.start_disease()
+                if not silent_journeys:
+                    env.process(patient.diagnosis(patients.journeys[i]))
+                env.process(
+                    patient.life(
+                        patients.t_background[i],
+                        patients.t_malignancy[i],
+                        patients.excess_death_exp[i],
+                        excess_rate,
+                    )
+                )
+                if enters:
+                    env.process(_entry(patient, float(entry_times[i])))  # type: ignore[index]
+            patient.run()
+            t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
+            if silent_journeys and not timeline:
+                patient.write_journey(patients.journeys[i], t_end)
+        except EventBudgetExceeded:
+            raise
+        except SimulationError as exc:  # add what reproduces it: the draw and the seed
+            raise SimulationError(f"{exc} {where}") from exc
+        except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
+            raise SimulationError(f"patient {pid} {where} failed: {exc!r}") from exc
+        causes[i] = patient.death_cause
+        segments_of.append(patient.segments)
+        patient_courses: Sequence = patient.state.get("courses", ())
+        aes: Sequence = patient.state.get("ae_details", ())
+        count_rows.append(
+            (len(patient_courses), len(aes), sum(1 for a in aes if a[3]))
+            if aes
+            else (len(patient_courses), 0, 0)
+        )
+        if accounting is not None:
+            econ_rows.append(accounting.patient(patient.history, patient_courses, t_end))
+        if events is not None and courses is not None:
+            age0 = patient.age0
+            events.extend((pid, t, age0 + t, e, d, v) for t, e, d, v in patient.history)
+            courses.extend(
+                (
+                    pid,
+                    c.treatment,
+                    c.kind,
+                    c.number,
+                    c.start,
+                    c.end,
+                    c.outcome,
+                    c.responder,
+                    c.total_dose,
+                    len(c.doses),
+                    len(c.adverse_events),
+                    "; ".join(what for _, what, _ in c.adverse_events),
+                )
+                for c in patient_courses
+            )
+    return BlockLives(count_rows, segments_of, econ_rows, events, courses)
+
+
+def _thresholds_of(
+    thresholds: Any, b0: float, levels: tuple[float, float, float, float]
+) -> Callable[[], list[tuple[float, str, int]]]:
+    """The patient's thresholds, built only if a treatment ends their timeline's disease part."""
+    return functools.partial(threshold_list, thresholds, b0, *levels)
+
+
+def _entry(patient: Patient, t: float) -> Generator[simpy.Event, None, None]:
+    """Trial entry at time ``t``: the ``entry`` trigger of the strategy."""
+    yield patient.wait_until(t)
+    patient.log("entry", "enters the trial")

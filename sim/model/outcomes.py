@@ -13,11 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from types import SimpleNamespace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 # The column names live in sim.model.columns (one place for every table); re-exported here.
 from sim.model.columns import COST_CATEGORIES as COST_CATEGORIES
 from sim.model.columns import OUTCOME_COLUMNS as OUTCOME_COLUMNS
+
+if TYPE_CHECKING:  # the accounting reads courses, it does not run them
+    from sim.model.treatments import Course
 
 DIAGNOSTIC_COSTS: Final = {
     "presentation": "gp_visit",
@@ -126,15 +129,25 @@ class OutcomeAccounting:
         )
         self.u = u
         self.c = c
+        # Read for every patient: typed copies of the values.
+        self.malignancy_care: float = c.malignancy_care_per_year
+        self.pain_untreated: float = u.pain_untreated_decrement
+        self.pain_relieved: float = u.pain_relieved_decrement
+        self.malignancy_decrement: float = u.malignancy_decrement
+        self.bladder_decrement: float = u.bladder_cancer_decrement
+        self.physiotherapy_gain: float = u.physiotherapy_gain
         self.diagnostic_cost = {event: getattr(c, name) for event, name in DIAGNOSTIC_COSTS.items()}
         self.treatments = treatments
+        self._costing = {name: _CourseCosting(spec) for name, spec in treatments.items()}
         # What each event does, with what it carries: the mRS of a level, the cost of a diagnostic step.
         self._kinds: dict[str, tuple[int, Any]] = {
             event: (kind, MRS_EVENTS.get(event, self.diagnostic_cost.get(event)))
             for event, kind in EVENT_KIND.items()
         }
 
-    def patient(self, history: Sequence[tuple[float, str, str, float]], courses: Sequence, t_end: float):
+    def patient(
+        self, history: list[tuple[float, str, str, float]], courses: Sequence[Course], t_end: float
+    ) -> tuple[float, ...]:
         """Outcomes of one patient in ``OUTCOME_COLUMNS`` order (see :func:`patient_outcomes`).
 
         The hot loop of every run (one call per patient), written for speed with the arithmetic of the
@@ -152,7 +165,7 @@ class OutcomeAccounting:
         undisc = ledger.undisc
         disc = ledger.disc
         care_undisc = care_disc = 0.0  # the DISEASE_CARE flows of the spells, in spell order
-        malignancy_care: float = c.malignancy_care_per_year
+        malignancy_care = self.malignancy_care
 
         qalys = qalys_disc = 0.0
         mrs, pain, malignant, bladder = 1, 0, False, False
@@ -160,10 +173,10 @@ class OutcomeAccounting:
         t_prev = 0.0
         e_prev = c_prev = 1.0  # math.exp(-de * t_prev), math.exp(-dc * t_prev)
         w: float = mrs_utility[1]  # the utility of the current spell, recomputed when a state changes
-        pain_untreated: float = u.pain_untreated_decrement
-        pain_relieved: float = u.pain_relieved_decrement
-        malignancy_decrement: float = u.malignancy_decrement
-        bladder_decrement: float = u.bladder_cancer_decrement
+        pain_untreated = self.pain_untreated
+        pain_relieved = self.pain_relieved
+        malignancy_decrement = self.malignancy_decrement
+        bladder_decrement = self.bladder_decrement
 
         for t, event, _detail, value in history:
             if t >= t_end:
@@ -237,7 +250,7 @@ class OutcomeAccounting:
                     care_undisc, care_disc, malignancy_care, span, c_prev, c_end, dc
                 )
         if physio:
-            gain: float = u.physiotherapy_gain
+            gain = self.physiotherapy_gain
             for a, b in _merge_intervals(physio):
                 b = min(b, t_end)
                 if b > a:
@@ -247,18 +260,18 @@ class OutcomeAccounting:
         # Only the flows above have touched DISEASE_CARE so far; the courses' one-off amounts come after them.
         undisc[DISEASE_CARE] = care_undisc
         disc[DISEASE_CARE] = care_disc
-        treatments = self.treatments
+        costing = self._costing
         for course in courses:
-            treatment = treatments[course.treatment]
-            if treatment.type == "physiotherapy":  # many sessions: the one-off rule, inlined
-                amount: float = treatment.cost_per_session
+            rule = costing[course.treatment]
+            if rule.kind == _PHYSIOTHERAPY_COURSE:  # many sessions: the one-off rule, inlined
+                amount = rule.cost_per_session
                 if amount:
                     for t, _ in course.doses:
                         if t < t_end:
                             undisc[DISEASE_CARE] += amount
                             disc[DISEASE_CARE] += amount * math.exp(-dc * t)
             else:
-                _course_costs(course, treatment, t_end, ledger)
+                _course_costs(course, rule, t_end, ledger)
 
         return (
             t_end,
@@ -293,7 +306,7 @@ def patient_outcomes(
     treatment courses (:class:`sim.model.treatments.Course`); ``t_end`` death or the horizon. For many
     patients build one :class:`OutcomeAccounting` and call its :meth:`~OutcomeAccounting.patient`.
     """
-    return OutcomeAccounting(econ, treatments).patient(history, courses, t_end)
+    return OutcomeAccounting(econ, treatments).patient(list(history), courses, t_end)
 
 
 class _Ledger:
@@ -324,26 +337,76 @@ class _Ledger:
             self.disc[category] += amount * flow(t1, t2, self.dc)
 
 
-def _course_costs(course, spec: SimpleNamespace, t_end: float, ledger: _Ledger) -> None:
+#: How a course is costed (:class:`_CourseCosting`).
+_PHYSIOTHERAPY_COURSE: Final = 0
+_DEVICE_COURSE: Final = 1
+_PAIN_DRUG_COURSE: Final = 2
+_DOSED_COURSE: Final = 3
+
+
+class _CourseCosting:
+    """A treatment's costing rule, its unit costs read once per run (typed, for the compiled accounting)."""
+
+    __slots__ = (
+        "kind",
+        "cost_per_session",
+        "cost",
+        "replacement_years",
+        "cost_per_year",
+        "monitoring_cost_per_course",
+        "drug_cost_per_unit",
+        "administration_cost_per_dose",
+    )
+
+    kind: int
+    cost_per_session: float
+    cost: float
+    replacement_years: float
+    cost_per_year: float
+    monitoring_cost_per_course: float
+    drug_cost_per_unit: float
+    administration_cost_per_dose: float
+
+    def __init__(self, spec: SimpleNamespace) -> None:
+        self.cost_per_session = self.cost = self.replacement_years = self.cost_per_year = 0.0
+        self.monitoring_cost_per_course = self.drug_cost_per_unit = self.administration_cost_per_dose = 0.0
+        kind = spec.type
+        if kind == "physiotherapy":
+            self.kind = _PHYSIOTHERAPY_COURSE
+            self.cost_per_session = spec.cost_per_session
+        elif kind == "assistive_device":
+            self.kind = _DEVICE_COURSE
+            self.cost = spec.cost
+            self.replacement_years = spec.replacement_years
+        elif kind == "pain_drug":
+            self.kind = _PAIN_DRUG_COURSE
+            self.cost_per_year = spec.cost_per_year
+        else:
+            self.kind = _DOSED_COURSE
+            costs = spec.costs
+            self.monitoring_cost_per_course = costs.monitoring_cost_per_course
+            self.drug_cost_per_unit = costs.drug_cost_per_unit
+            self.administration_cost_per_dose = costs.administration_cost_per_dose
+
+
+def _course_costs(course: Course, rule: _CourseCosting, t_end: float, ledger: _Ledger) -> None:
     """The costs of one course other than physiotherapy (whose sessions :meth:`OutcomeAccounting.patient`
     costs inline: one ``one_off`` per session)."""
-    kind = spec.type
-    if kind == "assistive_device":
-        t0: float = course.doses[0][0]
-        every: float = spec.replacement_years
-        cost: float = spec.cost
+    kind = rule.kind
+    if kind == _DEVICE_COURSE:
+        t0 = course.doses[0][0]
+        every = rule.replacement_years
         k = 0
         while t0 + k * every < t_end:
-            ledger.one_off(DEVICES, cost, t0 + k * every)
+            ledger.one_off(DEVICES, rule.cost, t0 + k * every)
             k += 1
         return
-    if kind == "pain_drug":
+    if kind == _PAIN_DRUG_COURSE:
         ledger.per_year(
-            DRUGS, spec.cost_per_year, course.start, course.end if course.end is not None else t_end
+            DRUGS, rule.cost_per_year, course.start, course.end if course.end is not None else t_end
         )
         return
-    costs = spec.costs
-    ledger.one_off(MONITORING, costs.monitoring_cost_per_course, course.start)
+    ledger.one_off(MONITORING, rule.monitoring_cost_per_course, course.start)
     for t, amount in course.doses:
-        ledger.one_off(DRUGS, amount * costs.drug_cost_per_unit, t)
-        ledger.one_off(ADMINISTRATION, costs.administration_cost_per_dose, t)
+        ledger.one_off(DRUGS, amount * rule.drug_cost_per_unit, t)
+        ledger.one_off(ADMINISTRATION, rule.administration_cost_per_dose, t)

@@ -267,21 +267,22 @@ def block_entries(
         [d_mrs, np.zeros((n, journey_t.shape[1] + 1), dtype=np.int64), cause[:, None]], axis=1
     )
     width = times.shape[1]
-    column = np.broadcast_to(np.arange(width), (n, width))
-    patient = np.broadcast_to(np.arange(n)[:, None], (n, width))
-    death_col = width - 1
+    column = np.arange(width)
     with np.errstate(invalid="ignore"):
-        keep = (times < t_end[:, None]) | ((column == death_col) & (times < np.inf))
-    t = times[keep]
-    sel = np.lexsort((column[keep], t, patient[keep]))
-    t = t[sel]
-    code = codes[keep][sel]
-    p = patient[keep][sel]
+        keep = (times < t_end[:, None]) | ((column == width - 1) & (times < np.inf))
+    # Each patient's kept entries by time, ties in column order: a stable sort of each row, the entries
+    # not kept (set to inf) last. Every kept time is finite, so the first ``count`` of a row are its own.
+    order = np.argsort(np.where(keep, times, np.inf), axis=1, kind="stable")
+    rank = column < keep.sum(axis=1)[:, None]
+    p = np.broadcast_to(np.arange(n)[:, None], (n, width))[rank]
+    col = order[rank]
+    t = times[p, col]
+    code = codes[p, col]
     events, details = _EVENTS, _DETAILS
     kind = _KINDS[code]
     value = np.full(len(t), math.nan, dtype=object)
     carries = (kind == THRESHOLD) | (kind == DEATH)
-    value[carries] = mrs[keep][sel][carries].tolist()
+    value[carries] = mrs[p, col][carries].tolist()
     flat = list(
         zip(
             t.tolist(),
@@ -289,7 +290,7 @@ def block_entries(
             details[code].tolist(),
             value.tolist(),
             kind.tolist(),
-            burden[keep][sel].tolist(),
+            burden[p, col].tolist(),
             strict=True,
         )
     )

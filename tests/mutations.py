@@ -95,11 +95,8 @@ MUTATIONS = (
         "block_order_shifts_streams",
         "the order in which a worker receives several blocks shifts their random streams",
         "sim/run/runner.py",
-        "        simulate_block(values, table, seed, draw, b, n, keep_events,"
-        " _entry_slice(entry_times, b, n))\n        for b, n in blocks\n",
-        "        simulate_block(values, table, seed, draw, blocks[0][0] + k, n, keep_events,"
-        " _entry_slice(entry_times, b, n))\n"
-        "        for k, (b, n) in enumerate(blocks)\n",
+        "    for b, n in blocks:\n",
+        "    for k, (_, n) in enumerate(blocks):\n        b = blocks[0][0] + k\n",
         ("tests/unit/test_separations.py",),
     ),
     Mutation(

@@ -50,6 +50,7 @@ from sim.model.timeline import (
 )
 from sim.model.treatments import TreatmentContext, build_catalogue
 from sim.random import BLOCK_SIZE
+from sim.run.collector import collector_paused
 from sim.run.executors import ExecutorLike, executor_slots, ordered_results
 from sim.run.progress import progress_bar
 from sim.run.shared_history import natural_history
@@ -347,10 +348,13 @@ def budget_drivers(events: dict[tuple[str, str], int], values: SimpleNamespace) 
 def _run_blocks(shared: tuple, blocks: list[tuple[int, int]]) -> list[BlockOutput]:
     """A task of :func:`iter_blocks`: simulate a few consecutive blocks (one task amortises its overhead)."""
     values, table, seed, draw, keep_events, entry_times = shared
-    return [
-        simulate_block(values, table, seed, draw, b, n, keep_events, _entry_slice(entry_times, b, n))
-        for b, n in blocks
-    ]
+    outputs = []
+    for b, n in blocks:
+        with collector_paused():  # see sim.run.collector
+            outputs.append(
+                simulate_block(values, table, seed, draw, b, n, keep_events, _entry_slice(entry_times, b, n))
+            )
+    return outputs
 
 
 def _entry_slice(entry_times: np.ndarray | None, block: int, n: int) -> np.ndarray | None:

@@ -76,6 +76,26 @@ class Course:
         self.outcome = outcome
         self.adverse_events = [] if adverse_events is None else adverse_events
 
+    def __reduce__(self) -> tuple:
+        """Pickled by its fields and rebuilt through ``__init__`` (the compiled class builds every instance
+        through it; the default protocol would call it without arguments)."""
+        return (
+            Course,
+            (
+                self.treatment,
+                self.kind,
+                self.number,
+                self.start,
+                self.doses,
+                self.end,
+                self.cost_per_year,
+                self.repeat_years,
+                self.responder,
+                self.outcome,
+                self.adverse_events,
+            ),
+        )
+
     @property
     def total_dose(self) -> float:
         return float(sum(a for _, a in self.doses))

@@ -100,10 +100,31 @@ def test_the_build_compiles_the_listed_modules_unless_told_not_to(monkeypatch: p
     assert build["compiled_extensions"]() == []
 
 
-def test_compiled_results_pickle_like_interpreted_ones() -> None:
-    """Results cross process boundaries (pools, Dask) as pickles: the course objects must pickle."""
-    from sim.model.treatments import Course
-
-    course = Course("rituximab", "rituximab", 1, 0.5, doses=[(0.5, 700.0)])
-    again = pickle.loads(pickle.dumps(course))
-    assert (again.treatment, again.start, again.doses) == ("rituximab", 0.5, [(0.5, 700.0)])
+def test_courses_pickle_as_installed(tmp_path: Path) -> None:
+    """Results cross process boundaries (pools, Dask) as pickles: a course must pickle and unpickle, as the
+    installed package builds it (compiled, where it is) and as the Python source does."""
+    code = (
+        "import pickle; from sim.model.compiled import compiled_modules; "
+        "from sim.model.treatments import Course; "
+        "c = Course('rituximab', 'rituximab', 1, 0.5, doses=[(0.5, 700.0)], end=1.0, responder=True); "
+        "c.adverse_events.append((0.6, 'infusion reaction', False)); "
+        "a = pickle.loads(pickle.dumps(c)); "
+        "print(bool(compiled_modules()), (a.treatment, a.kind, a.number, a.start, a.doses, a.end, "
+        "a.cost_per_year, a.repeat_years, a.responder, a.outcome, a.adverse_events))"
+    )
+    expected = (
+        "('rituximab', 'rituximab', 1, 0.5, [(0.5, 700.0)], 1.0, 0.0, None, True, 'ongoing', "
+        "[(0.6, 'infusion reaction', False)])"
+    )
+    for interpreted in (False, True):
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", INTERPRETED_VARIABLE)}
+        if interpreted:
+            env[INTERPRETED_VARIABLE] = "1"
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        compiled, fields = done.stdout.strip().split(" ", 1)
+        assert fields == expected
+        if interpreted:
+            assert compiled == "False"

@@ -137,7 +137,6 @@ class OutcomeAccounting:
         self.bladder_decrement: float = u.bladder_cancer_decrement
         self.physiotherapy_gain: float = u.physiotherapy_gain
         self.diagnostic_cost = {event: getattr(c, name) for event, name in DIAGNOSTIC_COSTS.items()}
-        self.treatments = treatments
         self._costing = {name: _CourseCosting(spec) for name, spec in treatments.items()}
         # What each event does, with what it carries: the mRS of a level, the cost of a diagnostic step.
         self._kinds: dict[str, tuple[int, Any]] = {

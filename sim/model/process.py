@@ -591,15 +591,7 @@ class Patient:
         nothing here waits for (a course or a delayed start), and its bookkeeping of the active process,
         which nothing reads. An exception in ``steps`` propagates from the step that resumed it.
         """
-
-        def resume(_event: simpy.Event) -> None:
-            try:
-                wait = next(steps)
-            except StopIteration:
-                return
-            wait.callbacks.append(resume)
-
-        self._scheduled(self.env._now, URGENT).callbacks.append(resume)
+        self._scheduled(self.env._now, URGENT).callbacks.append(_Resume(steps))
 
     def wait_at(self, t: float) -> simpy.Event:
         """An event at exactly the absolute time ``t`` (never before now), as a timeout would be.
@@ -737,6 +729,27 @@ class Patient:
             yield self.wait_until(horizon)
         if not self.end.triggered:
             self.end.succeed()
+
+
+class _Resume:
+    """The callback that resumes a generator driven by :meth:`Patient.drive` with each of its waits.
+
+    An object, not a closure: a closure that appends itself to a wait's callbacks refers to itself through
+    its own cell, a reference cycle that keeps the generator and all it holds (the course, its random
+    stream) alive until the cyclic collector finds them; an object is freed as soon as its last wait is.
+    """
+
+    __slots__ = ("steps",)
+
+    def __init__(self, steps: Generator[simpy.Event, None, None]) -> None:
+        self.steps = steps
+
+    def __call__(self, _event: simpy.Event) -> None:
+        try:
+            wait = next(self.steps)
+        except StopIteration:
+            return
+        wait.callbacks.append(self)
 
 
 def fresh_environment(env: simpy.Environment | None = None) -> simpy.Environment:

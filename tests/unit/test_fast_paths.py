@@ -8,7 +8,9 @@ is compared here with the formulation it replaces, to the last bit, or checked f
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import simpy
 import sim
 import sim.run.runner as runner
 from sim.errors import SimulationError
-from sim.model.process import MILESTONES, Patient
+from sim.model.process import MILESTONES, Patient, fresh_environment
 from sim.model.timeline import DEATH, THRESHOLD
 from sim.model.treatments import WEEK, PhysiotherapyTreatment
 
@@ -253,6 +255,33 @@ def test_courses_driven_without_a_process_run_as_simpy_processes_do(monkeypatch,
     assert len(driven.courses) > 2000
     for table in ("patients", "events", "paths", "courses"):
         pd.testing.assert_frame_equal(getattr(driven, table), getattr(processes, table), check_exact=True)
+
+
+@pytest.mark.parametrize("finishes", [True, False])
+def test_a_driven_generator_is_freed_without_the_cyclic_collector(finishes: bool) -> None:
+    """Patient.drive leaves no reference cycle: a course's generator, and all it holds, is freed as soon as
+    its last wait is, whether it ran to its end or was still waiting when the patient's follow-up ended
+    (its wait dropped with the heap by the next patient's fresh environment)."""
+    p = _quiet_patient()
+
+    def steps():
+        yield p.wait(1.0)
+        yield p.wait(2.0)
+
+    generator = steps()
+    freed = weakref.ref(generator)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        p.drive(generator)
+        del generator
+        p.env.run(until=10.0 if finishes else 2.0)
+        assert (freed() is None) is finishes
+        fresh_environment(p.env)
+        assert freed() is None
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def test_an_error_in_a_driven_generator_surfaces_from_the_run() -> None:

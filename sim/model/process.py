@@ -18,6 +18,10 @@ effect lasts) and :meth:`Patient.reverse` (partial reversal of the *reversible* 
 
 Follow-up covers ``[0, horizon)``: an event at exactly the horizon is not recorded, and a patient alive at
 the horizon has no death time (documented rule, invariant B17 of docs/invariants.md).
+
+The model reads the clock as ``env._now``, what SimPy's ``env.now`` property returns: the property is an
+interpreted call on every read, dozens per treated patient. Like :meth:`Patient.wait_at` and
+:func:`fresh_environment`, this relies on SimPy 4's internals (the dependency is pinned below 5).
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def _budget_exceeded(patient: Patient) -> EventBudgetExceeded:
     top = ", ".join(f"{e} ({d}) x{n}" if d else f"{e} x{n}" for (e, d), n in most)
     message = (
         f"patient {patient.pid} exceeded the budget of {EVENT_BUDGET:,} scheduled events by "
-        f"t = {patient.env.now:.6g} years; most frequent: {top or 'none logged'}"
+        f"t = {patient.env._now:.6g} years; most frequent: {top or 'none logged'}"
     )
     return EventBudgetExceeded(message, patient.pid, events)
 
@@ -214,8 +218,8 @@ class Patient:
     def burden(self, t: float | None = None) -> float:
         """Latent burden at time ``t`` (default now; not before the last change), capped at 1."""
         if self.timeline == ON_TIMELINE:
-            self._catch_up(self.env.now)
-        t = self.env.now if t is None else t
+            self._catch_up(self.env._now)
+        t = self.env._now if t is None else t
         return min(1.0, self.b_ref + self.rate * (t - self.t_ref))
 
     def burden_in_past(self, t: float) -> float:
@@ -226,12 +230,12 @@ class Patient:
         return self.b0
 
     def _rebase(self) -> None:
-        now = self.env.now
+        now = self.env._now
         self.b_ref = self.burden(now)
         self.t_ref = now
 
     def _changed(self) -> None:
-        self.segments.append((self.env.now, self.b_ref, self.rate))
+        self.segments.append((self.env._now, self.b_ref, self.rate))
         if self.disease_on:
             if not self.in_disease_step:  # a disease step schedules the next one itself when it ends
                 self._next_disease_step()
@@ -274,7 +278,7 @@ class Patient:
         ``R(t) = Σ_k rate_k · τ · (e^{-(t - end_k)/τ} - e^{-(t - start_k)/τ}) - Σ_j a_j · e^{-(t - t_j)/τ}``,
         where ``a_j`` are earlier reversals; it is capped by the damage above onset. τ = inf: all of it.
         """
-        t = self.env.now if t is None else t
+        t = self.env._now if t is None else t
         damage = self.burden(t) - self.b0
         tau = self.axonal_years
         if tau == INF or damage <= 0.0:
@@ -293,7 +297,7 @@ class Patient:
         """Undo ``fraction`` of the reversible damage (:meth:`reversible_burden`); returns the amount."""
         if fraction <= 0 or not self.alive:
             return 0.0
-        now = self.env.now
+        now = self.env._now
         b_now = self.burden(now)
         amount = min(1.0, fraction) * self.reversible_burden(now)
         if amount <= 0:
@@ -341,7 +345,7 @@ class Patient:
         """
         self._count_wait()
         if not delay >= 0.0:  # also catches NaN
-            raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env.now}")
+            raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env._now}")
         heapq.heappush(self.quiet, (self.env._now + delay, self.n_waits, action))
 
     def log_quiet(self, t: float, event: str, detail: str = "", value: float = float("nan")) -> None:
@@ -369,7 +373,7 @@ class Patient:
 
     def record(self, event: str, detail: str = "", value: float = float("nan")) -> None:
         """Log an event and keep its first time in the milestone columns."""
-        now = self.env.now
+        now = self.env._now
         if now >= self.horizon:
             return
         column = EVENT_COLUMN.get(event, -1)
@@ -379,7 +383,7 @@ class Patient:
 
     def die(self, cause: int, detail: str) -> None:
         """Death now, from ``DEATH_CAUSES[cause]``; ends the patient's simulation."""
-        if not self.alive or self.env.now >= self.horizon:
+        if not self.alive or self.env._now >= self.horizon:
             return
         self.alive = False
         self.death_cause = cause
@@ -395,13 +399,13 @@ class Patient:
     def wait(self, delay: float) -> simpy.Timeout:
         self._count_wait()
         if not delay >= 0.0:  # also catches NaN
-            raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env.now}")
+            raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env._now}")
         return self.env.timeout(delay)
 
     def wait_until(self, t: float) -> simpy.Timeout:
         """Wait until absolute time ``t``; rounding of ``now`` (sums of delays) is absorbed."""
         self._count_wait()
-        now = self.env.now
+        now = self.env._now
         if not t >= now - 1e-9 * max(1.0, now):
             raise SimulationError(f"patient {self.pid}: scheduled time {t!r} lies before now (t={now})")
         return self.env.timeout(t - now if t > now else 0.0)
@@ -421,7 +425,7 @@ class Patient:
                 step()
         except EmptySchedule:
             raise SimulationError(
-                f"patient {self.pid}: no event left at t = {self.env.now:.6g} years before the end of "
+                f"patient {self.pid}: no event left at t = {self.env._now:.6g} years before the end of "
                 "follow-up (death or the horizon)"
             ) from None
         if self.quiet and self.alive:  # the actions due by the end of follow-up (the dead have had theirs)
@@ -573,7 +577,7 @@ class Patient:
         """A treatment changes the disease now: from here on :meth:`disease` computes the crossings."""
         if self.timeline != ON_TIMELINE:
             return
-        self._catch_up(self.env.now)
+        self._catch_up(self.env._now)
         make_thresholds = self.make_thresholds
         assert make_thresholds is not None  # set by follow() with the timeline
         self.thresholds = make_thresholds()
@@ -633,7 +637,7 @@ class Patient:
         token = self.disease_token
         thresholds = self.thresholds
         k = self.next_threshold
-        now = self.env.now
+        now = self.env._now
         rate = self.rate
         if k < len(thresholds):
             level, name, _ = thresholds[k]
@@ -668,7 +672,7 @@ class Patient:
         self.in_disease_step = True
         try:
             self.b_ref = level
-            self.t_ref = self.env.now
+            self.t_ref = self.env._now
             self.next_threshold = k + 1
             if name in MRS_OF_THRESHOLD:
                 self.mrs = MRS_OF_THRESHOLD[name]
@@ -679,9 +683,9 @@ class Patient:
 
     def diagnosis(self, steps: list[tuple[float, str, str]]):
         for t, event, detail in steps:
-            if t > self.env.now:  # steps on the same day share one SimPy event
+            if t > self.env._now:  # steps on the same day share one SimPy event
                 yield self.wait_until(t)
-            elif not t >= self.env.now - 1e-9 * max(1.0, self.env.now):  # NaN or a step back in time
+            elif not t >= self.env._now - 1e-9 * max(1.0, self.env._now):  # NaN or a step back in time
                 raise SimulationError(f"patient {self.pid}: diagnostic step '{event}' at t={t!r} before now")
             self.record(event, detail)
 

@@ -11,6 +11,8 @@ flare susceptibility) are the patient's column of a block matrix of uniforms key
 block of patients), and each course's events come from a stream keyed by (treatment name, patient, course
 number), both on the ``treatment`` purpose. The same patient therefore responds, or not, to rituximab in
 every arm that gives it, and no treatment draw ever shifts a natural-history draw.
+
+The clock is read as ``env._now``, as in :mod:`sim.model.process` (``env.now`` is an interpreted call).
 """
 
 from __future__ import annotations
@@ -180,11 +182,27 @@ class LazyRng:
         self._args = (ctx, name, pid, number)
         self._rng: np.random.Generator | None = None
 
-    def __getattr__(self, attr: str) -> Any:
-        if self._rng is None:
+    def generator(self) -> np.random.Generator:
+        """The course's generator, created on the first call."""
+        rng = self._rng
+        if rng is None:
             ctx, name, pid, number = self._args
-            self._rng = ctx.course_rng(name, pid, number)
-        return getattr(self._rng, attr)
+            rng = self._rng = ctx.course_rng(name, pid, number)
+        return rng
+
+    # The draws the courses make, as methods: an attribute that a class lacks is looked up through a failed
+    # lookup and an exception before ``__getattr__`` is called, on every draw.
+    def random(self, size: int) -> np.ndarray:
+        return self.generator().random(size)
+
+    def standard_normal(self) -> float:
+        return float(self.generator().standard_normal())
+
+    def exponential(self, scale: float) -> float:
+        return float(self.generator().exponential(scale))
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.generator(), attr)
 
 
 #: A course's random stream: its generator, or one created when first used.
@@ -252,7 +270,7 @@ class TreatmentBase:
     def start(self, patient: Patient) -> Course:
         state = patient.state
         number = state.get(self.count_key, 0) + 1
-        course = Course(self.name, self.p.type, number, patient.env.now)
+        course = Course(self.name, self.p.type, number, patient.env._now)
         self.courses(patient).append(course)
         state[self.count_key] = number
         state[self.active_key] = course
@@ -274,7 +292,7 @@ class TreatmentBase:
     def finish(self, patient: Patient, course: Course, outcome: str, at: float | None = None) -> None:
         """End ``course`` now, or at time ``at`` from a :meth:`Patient.later` action."""
         if course.end is None:
-            course.end = patient.env.now if at is None else at
+            course.end = patient.env._now if at is None else at
             course.outcome = outcome
             if patient.state.get(self.active_key) is course:
                 del patient.state[self.active_key]
@@ -292,9 +310,9 @@ class TreatmentBase:
         """
         if not patient.alive:
             return True
-        course.adverse_events.append((patient.env.now, what, severe))
+        course.adverse_events.append((patient.env._now, what, severe))
         patient.log("adverse_event", self.name, 1.0 if severe else 0.0)
-        patient.state.setdefault("ae_details", []).append((patient.env.now, self.name, what, severe))
+        patient.state.setdefault("ae_details", []).append((patient.env._now, self.name, what, severe))
         if severe and u < p_death:
             patient.die(TREATMENT_DEATH, f"{what} ({self.name})")
             return True
@@ -352,12 +370,12 @@ class RituximabTreatment(TreatmentBase):
 
     def run(self, patient: Patient, course: Course, rng: CourseRng):
         p = self.p
-        t0 = patient.env.now
+        t0 = patient.env._now
         if p.regimen == "375mg_m2_x4":
             course.doses = [(t0 + i * WEEK, 375.0 * p.body_surface_m2) for i in range(4)]
         else:
             course.doses = [(t0, 1000.0), (t0 + 2 * WEEK, 1000.0)]
-        u = rng.random(6)
+        u = rng.random(6).tolist()  # Python floats: each is read alone
         traits = self.traits(patient)
         if u[0] < p.p_infusion_reaction:
             self.adverse_event(patient, course, "infusion reaction", False, 0.0, 1.0)
@@ -374,9 +392,9 @@ class RituximabTreatment(TreatmentBase):
             patient.log("igm_flare", self.name)
             yield patient.wait(min(p.flare_months * MONTH, delay))
             patient.remove_effect("flare:" + self.name)
-        yield patient.wait_until(max(patient.env.now, course.doses[-1][0]))
+        yield patient.wait_until(max(patient.env._now, course.doses[-1][0]))
         self.finish(patient, course, "completed")
-        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env.now))
+        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env._now))
 
 
 class IVIgTreatment(TreatmentBase):
@@ -385,14 +403,14 @@ class IVIgTreatment(TreatmentBase):
 
     def run(self, patient: Patient, course: Course, rng: CourseRng):
         p = self.p
-        t0 = patient.env.now
+        t0 = patient.env._now
         interval = p.maintenance_interval_weeks * WEEK
         traits = self.traits(patient)
         course.responder = traits["responder"]
         planned_end = t0 + (p.assessment_months * MONTH if not traits["responder"] else p.max_years)
         n_planned = 1 + int(math.floor((planned_end - t0) / interval + 1e-9))
         # First thromboembolism: geometric number of infusions (inversion, one uniform).
-        u = rng.random(3)
+        u = rng.random(3).tolist()  # Python floats: each is read alone
         pte = p.p_thromboembolism_per_infusion
         k_te: float  # infusions before it (inf: none), a whole number kept as a float: the same arithmetic
         if pte <= 0:
@@ -452,11 +470,11 @@ class PlasmaExchangeTreatment(TreatmentBase):
 
     def run(self, patient: Patient, course: Course, rng: CourseRng):
         p = self.p
-        t0 = patient.env.now
+        t0 = patient.env._now
         n = p.exchanges_per_course
         step = p.course_weeks * WEEK / max(1, n - 1) if n > 1 else 0.0
         course.doses = [(t0 + i * step, 1.0) for i in range(n)]
-        u = rng.random(2)
+        u = rng.random(2).tolist()  # Python floats: each is read alone
         n_minor = int((rng.random(n) < p.p_adverse_event_per_exchange).sum())  # fixed count of draws
         for _ in range(n_minor):
             self.adverse_event(patient, course, "hypotension, citrate or line complication", False, 0.0, 1.0)
@@ -467,7 +485,7 @@ class PlasmaExchangeTreatment(TreatmentBase):
         delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, p.efficacy.response_time_sigma)
         yield patient.wait_until(course.doses[-1][0])
         self.finish(patient, course, "completed")
-        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env.now))
+        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env._now))
 
 
 class CyclophosphamideTreatment(TreatmentBase):
@@ -476,10 +494,10 @@ class CyclophosphamideTreatment(TreatmentBase):
 
     def run(self, patient: Patient, course: Course, rng: CourseRng):
         p = self.p
-        t0 = patient.env.now
+        t0 = patient.env._now
         step = p.interval_weeks * WEEK
         course.doses = [(t0 + i * step, p.dose_per_pulse_g) for i in range(p.pulses)]
-        u = rng.random(3)
+        u = rng.random(3).tolist()  # Python floats: each is read alone
         if u[0] < p.p_haemorrhagic_cystitis_per_course:
             self.adverse_event(patient, course, "haemorrhagic cystitis", False, 0.0, 1.0)
         if u[1] < p.p_severe_leukopenia_per_course:
@@ -488,7 +506,7 @@ class CyclophosphamideTreatment(TreatmentBase):
         yield patient.wait_until(course.doses[-1][0])
         self.finish(patient, course, "completed")
         self._update_cancer_risk(patient)
-        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env.now))
+        yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env._now))
 
     def relative_risk(self, cumulative_g: float) -> float:
         p = self.p
@@ -515,18 +533,18 @@ class CyclophosphamideTreatment(TreatmentBase):
                 "budget": budget,
                 "token": 0,
                 "hazard": 0.0,
-                "lag_end": env.now + self.p.bladder_cancer_lag_years,
+                "lag_end": env._now + self.p.bladder_cancer_lag_years,
             }
             patient.state["bladder"] = state
         if state.get("cancer"):
             return
         if "t_from" in state:  # the clock was running: what the old hazard spent is gone
-            state["budget"] = max(0.0, state["budget"] - state["hazard"] * (env.now - state.pop("t_from")))
+            state["budget"] = max(0.0, state["budget"] - state["hazard"] * (env._now - state.pop("t_from")))
         rr = self.relative_risk(self.cumulative_dose(patient))
         state["hazard"] = self.p.bladder_cancer_base_rate_per_year * max(0.0, rr - 1.0)
         state["token"] += 1
         token = state["token"]
-        if env.now < state["lag_end"]:
+        if env._now < state["lag_end"]:
             patient.wait_until(state["lag_end"]).callbacks.append(
                 lambda _event: self._start_cancer_clock(patient, state, token)
             )
@@ -536,7 +554,7 @@ class CyclophosphamideTreatment(TreatmentBase):
     def _start_cancer_clock(self, patient: Patient, state: dict, token: int) -> None:
         if token != state["token"] or state["hazard"] <= 0:
             return
-        state["t_from"] = patient.env.now
+        state["t_from"] = patient.env._now
         patient.wait(state["budget"] / state["hazard"]).callbacks.append(
             lambda _event: self._bladder_cancer(patient, state, token)
         )
@@ -593,7 +611,7 @@ class PhysiotherapyTreatment(TreatmentBase):
 
     def launch(self, patient: Patient, course: Course) -> None:
         p = self.p
-        t0: float = patient.env.now
+        t0: float = patient.env._now
         n: int = p.sessions_per_course
         step: float = p.course_weeks * WEEK / n
         course.doses = [(t0 + i * step, 1.0) for i in range(n)]
@@ -611,7 +629,7 @@ class AssistiveDeviceTreatment(TreatmentBase):
     are costed from ``repeat_years``; they need no event)."""
 
     def launch(self, patient: Patient, course: Course) -> None:
-        course.doses = [(patient.env.now, 1.0)]
+        course.doses = [(patient.env._now, 1.0)]
         course.repeat_years = self.p.replacement_years
         patient.log("device", self.p.device)
 

@@ -41,7 +41,7 @@ from sim.run.checkpoint import Checkpoint, Stage
 from sim.run.executors import ExecutorLike, completed_results, ordered_results
 from sim.run.invariants import check_invariants as check_cohort_invariants
 from sim.run.progress import progress_bar
-from sim.run.runner import SimulationResult, simulate
+from sim.run.runner import SimulationResult, simulate, simulate_outcomes
 from sim.run.shared_history import shared_natural_history
 from sim.run.subgroups import subgroup_summaries
 from sim.scenario.loading import Scenario, check_scenario_data
@@ -321,20 +321,24 @@ def _run_job(shared: tuple, task: tuple[CohortJob, str]) -> list[dict[str, float
     cohorts = []
     with shared_natural_history():  # the arms of a job share their patients' natural history
         for scenario, overrides in zip(scenarios, job.overrides, strict=True):
-            result = simulate(
-                scenario,
-                n_patients=n_patients,
-                seed=seed,
-                workers=1,
-                draw=job.draw,
-                overrides=overrides or None,
-            )
-            if invariants:
-                check_cohort_invariants(result, label)
-            first = result.patients if first is None else first
-            rows.append(summarise_arm(result.patients) | paired_errors(result.patients, first))
+            if invariants or subgroups:  # these read the whole result
+                result = simulate(
+                    scenario,
+                    n_patients=n_patients,
+                    seed=seed,
+                    workers=1,
+                    draw=job.draw,
+                    overrides=overrides or None,
+                )
+                if invariants:
+                    check_cohort_invariants(result, label)
+                patients = result.patients
+            else:
+                patients = simulate_outcomes(scenario, n_patients, seed, job.draw, overrides or None)
+            first = patients if first is None else first
+            rows.append(summarise_arm(patients) | paired_errors(patients, first))
             if subgroups:
-                cohorts.append(result.patients)
+                cohorts.append(patients)
     if subgroups:
         return {"arms": rows, "subgroups": subgroup_summaries(cohorts, subgroups, list(PSA_MEASURES))}
     return rows

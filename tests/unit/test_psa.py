@@ -12,6 +12,7 @@ import pytest
 
 import sim
 from analysis.dsa import candidate_parameters, one_way, parameter_range, two_way
+from sim.model.outcomes import OUTCOME_COLUMNS
 from sim.random import parameter_generator
 from sim.run.psa import (
     CohortJob,
@@ -23,6 +24,7 @@ from sim.run.psa import (
     sample_parameters,
     summarise_arm,
 )
+from sim.run.runner import simulate_outcomes
 from sim.scenario.loading import bundled_scenario_path
 from sim.scenario.parameters import frozen_distribution, sample
 from sim.testing import parameter_kind
@@ -228,6 +230,15 @@ def test_psa_rows_are_the_simulation_with_the_sampled_values(small_psa: pd.DataF
     expected = summarise_arm(result.patients)
     for key, value in expected.items():
         assert row[key] == value, key
+
+
+def test_an_arms_outcomes_are_the_outcome_columns_of_its_simulation() -> None:
+    """What a PSA arm summarises (simulate_outcomes) is simulate(...).patients' outcome columns, exactly."""
+    rtx = pair()[1]
+    overrides = {"treatments.rituximab.efficacy.p_response": 0.6}
+    outcomes = simulate_outcomes(rtx, 300, SEED, 2, overrides)
+    patients = sim.simulate(rtx, n_patients=300, seed=SEED, draw=2, overrides=overrides).patients
+    pd.testing.assert_frame_equal(outcomes, patients[list(OUTCOME_COLUMNS)], check_exact=True)
 
 
 def test_psa_is_reproducible_and_independent_of_workers(small_psa: pd.DataFrame) -> None:

@@ -36,7 +36,7 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.model.columns import COST_DISC, COST_UNDISC, LYS_DISC, LYS_UNDISC, QALYS_DISC, QALYS_UNDISC
-from sim.random import parameter_generator
+from sim.random import parameter_generator, parameter_uniforms_by_draw
 from sim.run.checkpoint import Checkpoint, Stage
 from sim.run.executors import ExecutorLike, completed_results, ordered_results
 from sim.run.invariants import check_invariants as check_cohort_invariants
@@ -163,7 +163,8 @@ def sample_parameters(
         if not draw_list or any(d < 1 for d in draw_list):
             raise ValueError(f"draws must be indices >= 1 (0 is the base case), got {draw_list[:5]}")
     columns = _sampled_columns(items)
-    uniforms = {path: parameter_uniforms(seed, draw_list, path) for path in columns}
+    by_draw = parameter_uniforms_by_draw(seed, draw_list, columns)  # parameter_uniforms of every column
+    uniforms = {path: by_draw[:, j] for j, path in enumerate(columns)}
     cache: dict[tuple[str, Param], np.ndarray] = {}
     per_strategy = []
     for s in items:

@@ -65,7 +65,8 @@ class Param(BaseModel):
         # Raises ValueError with the reason. A fixed value has nothing to freeze: only its keys are checked,
         # without the cache's hashing of every field (most parameters of a PSA draw's check are fixed).
         if self.dist == "fixed":
-            _frozen_distribution(self)
+            if not _all_spread_keys_absent(self):
+                _frozen_distribution(self)  # names the keys a fixed value may not have
         else:
             frozen_distribution(self)
         return self
@@ -84,6 +85,22 @@ _ALLOWED_KEYS: dict[str, tuple[set[str], ...]] = {
     "uniform": ({"low", "high"},),
 }
 _SPREAD_KEYS = {"sd", "alpha", "beta", "shape", "scale", "mu", "sigma", "low", "high"}
+
+
+def _all_spread_keys_absent(p: Param) -> bool:
+    """No key of :data:`_SPREAD_KEYS` is given (written out: every PSA draw's check validates a couple of
+    hundred fixed parameters)."""
+    return (
+        p.sd is None
+        and p.alpha is None
+        and p.beta is None
+        and p.shape is None
+        and p.scale is None
+        and p.mu is None
+        and p.sigma is None
+        and p.low is None
+        and p.high is None
+    )
 
 
 @functools.lru_cache(maxsize=4096)

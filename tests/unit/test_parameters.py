@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from sim.scenario.parameters import (
+    _SPREAD_KEYS,
     AGE_KIND,
     NON_NEGATIVE_KIND,
     POSITIVE_KIND,
@@ -144,6 +145,14 @@ def test_a_parameter_needs_a_source() -> None:
 
 
 # --------------------------------------------------------------------------- support and sampling
+
+
+@pytest.mark.parametrize("key", sorted(_SPREAD_KEYS))
+def test_a_fixed_parameter_with_any_spread_key_is_rejected(key: str) -> None:
+    """Each spread key is an error on a fixed value (the validator's quick check of fixed values names
+    every one of them)."""
+    with pytest.raises(ValueError, match="dist = 'fixed' needs nothing"):
+        param(value=0.5, **{key: 0.1})
 
 
 def test_fixed_parameter_has_no_uncertainty() -> None:

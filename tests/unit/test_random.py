@@ -16,6 +16,7 @@ from sim.random import (
     block_uniforms,
     generator,
     parameter_generator,
+    parameter_uniforms_by_draw,
     patient_generator,
     stable_key,
 )
@@ -99,6 +100,21 @@ def test_parameter_streams_are_keyed_by_path() -> None:
     assert np.array_equal(a, parameter_generator(1, 2, "population.p_male").random(4))
     assert not np.array_equal(a, parameter_generator(1, 2, "population.p_titre_low").random(4))
     assert not np.array_equal(a, parameter_generator(1, 3, "population.p_male").random(4))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 2**80)),
+    draws=st.lists(st.one_of(st.integers(1, 5000), st.integers(1, 2**40)), min_size=1, max_size=4),
+    paths=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=5),
+)
+def test_the_uniforms_of_a_draw_seeded_together_are_those_of_each_parameters_stream(
+    seed: int, draws: list[int], paths: list[str]
+) -> None:
+    """parameter_uniforms_by_draw seeds a draw's parameter streams in one pass: the same first uniforms."""
+    table = parameter_uniforms_by_draw(seed, draws, paths)
+    expected = [[parameter_generator(seed, d, p).random() for p in paths] for d in draws]
+    assert np.array_equal(table, np.array(expected))
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "1"])

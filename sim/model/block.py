@@ -170,6 +170,8 @@ def live_block(
                 )
                 for c in patient_courses
             )
+    if env is not None:  # the last patient's pending events refer to them and them to the environment: a
+        fresh_environment(env)  # cycle that would keep the block's strategy and treatments for the collector
     return BlockLives(count_rows, segments_of, econ_rows, events, courses)
 
 

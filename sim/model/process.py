@@ -285,10 +285,20 @@ class Patient:
             return max(0.0, damage)
         total = 0.0
         segments = self.segments
-        for k, (t_start, _, rate) in enumerate(segments):
-            t_end = segments[k + 1][0] if k + 1 < len(segments) else t
+        n = len(segments)
+        # A segment starts where the one before it ends: the factor at that boundary is computed once and
+        # reused (the same exp of the same argument, so the same sum as computing it twice).
+        boundary = -INF
+        e_boundary = 0.0
+        for k in range(n):
+            t_start, _, rate = segments[k]
+            t_end: float = segments[k + 1][0] if k + 1 < n else t
             if rate > 0.0 and t_end > t_start:
-                total += rate * tau * (math.exp(-(t - t_end) / tau) - math.exp(-(t - t_start) / tau))
+                e_start = e_boundary if t_start == boundary else math.exp(-(t - t_start) / tau)
+                e_end = math.exp(-(t - t_end) / tau)
+                total += rate * tau * (e_end - e_start)
+                boundary = t_end
+                e_boundary = e_end
         for t_j, amount in self.reversals:
             total -= amount * math.exp(-(t - t_j) / tau)
         return min(max(0.0, total), damage)
@@ -430,6 +440,9 @@ class Patient:
             ) from None
         if self.quiet and self.alive:  # the actions due by the end of follow-up (the dead have had theirs)
             self._run_quiet(self.env._now)
+        # Those left lie beyond follow-up and are never done; dropped, as the pending events are (an action
+        # that refers to the patient would otherwise keep them, and all they refer to, for the collector).
+        self.quiet = []
 
     # ------------------------------------------------------------------ precomputed timeline
     def follow(

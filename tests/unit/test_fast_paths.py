@@ -257,6 +257,26 @@ def test_courses_driven_without_a_process_run_as_simpy_processes_do(monkeypatch,
         pd.testing.assert_frame_equal(getattr(driven, table), getattr(processes, table), check_exact=True)
 
 
+@pytest.mark.parametrize("name", ["cyclophosphamide_rituximab.toml", "natural_history.toml"])
+def test_a_block_of_patients_leaves_no_cyclic_garbage(name: str) -> None:
+    """What a block allocates is freed by reference counting (the collector is paused while it runs, see
+    sim.run.collector): no course, stream, strategy or treatment is left in a reference cycle. Only the
+    reused SimPy environment refers to itself (its bound event classes): one small cycle per block."""
+    scenario = sim.load_scenario(SCENARIOS / name)
+    values, table = scenario.values(), runner.life_table_for(scenario)
+    runner.simulate_block(values, table, 7, 0, 0, 256, False)  # imports and caches
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        runner.simulate_block(values, table, 7, 0, 1, 256, False)
+        unreachable = gc.collect()
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert unreachable <= 16
+
+
 @pytest.mark.parametrize("finishes", [True, False])
 def test_a_driven_generator_is_freed_without_the_cyclic_collector(finishes: bool) -> None:
     """Patient.drive leaves no reference cycle: a course's generator, and all it holds, is freed as soon as

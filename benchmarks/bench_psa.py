@@ -38,7 +38,9 @@ GOAL_SECONDS = 180.0
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--draws", type=int, default=20, help="PSA draws (default 20)")
-    ap.add_argument("--patients", type=int, default=1000, help="patients per strategy and draw (default 1000)")
+    ap.add_argument(
+        "--patients", type=int, default=1000, help="patients per strategy and draw (default 1000)"
+    )
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)

@@ -36,7 +36,7 @@ import pandas as pd
 
 from sim.errors import ScenarioError
 from sim.model.columns import COST_DISC, COST_UNDISC, LYS_DISC, LYS_UNDISC, QALYS_DISC, QALYS_UNDISC
-from sim.random import parameter_generator, parameter_uniforms_by_draw
+from sim.random import parameter_uniforms_by_draw
 from sim.run.checkpoint import Checkpoint, Stage
 from sim.run.executors import ExecutorLike, completed_results, ordered_results
 from sim.run.invariants import check_invariants as check_cohort_invariants
@@ -122,7 +122,7 @@ def _check_seed(seed: Any) -> int:
 
 def parameter_uniforms(seed: int, draws: Sequence[int], path: str) -> np.ndarray:
     """The uniform of parameter ``path`` in each PSA draw: the first number of its keyed stream."""
-    return np.array([parameter_generator(seed, int(d), path).random() for d in draws])
+    return parameter_uniforms_by_draw(seed, [int(d) for d in draws], [path])[:, 0]
 
 
 def _sampled_columns(scenarios: Sequence[Scenario]) -> list[str]:

@@ -484,11 +484,18 @@ def simulate_outcomes(
     a tenth of its time. ``scenario`` must have economics.
     """
     _, blocks = iter_blocks(scenario, n_patients, seed, 1, False, draw, overrides)
-    outputs = list(blocks)
-    if not all(o.economics is not None for o in outputs):
+    columns = _outcome_columns(list(blocks))
+    if columns is None:
         raise ValueError(f"{scenario.path}: the scenario has no [economics] table")
+    return pd.DataFrame(columns)
+
+
+def _outcome_columns(outputs: list[BlockOutput]) -> dict[str, np.ndarray] | None:
+    """The ``OUTCOME_COLUMNS`` of the blocks' patients, in block order (None without economics)."""
+    if not all(o.economics is not None for o in outputs):
+        return None
     econ = np.concatenate([o.economics for o in outputs])
-    return pd.DataFrame({name: econ[:, j] for j, name in enumerate(OUTCOME_COLUMNS)})
+    return {name: econ[:, j] for j, name in enumerate(OUTCOME_COLUMNS)}
 
 
 def result_from_blocks(
@@ -568,10 +575,7 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     cols["n_courses"] = counts[:, 0]
     cols["n_adverse_events"] = counts[:, 1]
     cols["n_severe_adverse_events"] = counts[:, 2]
-    if all(o.economics is not None for o in outputs):
-        econ = np.concatenate([o.economics for o in outputs])
-        for j, name in enumerate(OUTCOME_COLUMNS):
-            cols[name] = econ[:, j]
+    cols.update(_outcome_columns(outputs) or {})
     return pd.DataFrame(cols)
 
 

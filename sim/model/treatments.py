@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, ClassVar, Final, TypeAlias
+from typing import Any, ClassVar, Final
 
 import numpy as np
 
@@ -108,6 +108,13 @@ class Course:
 TRAIT_ROWS: Final = ("responder", "multiplier", "reversal", "extra")
 #: Key part that marks a block stream of treatment traits: a six-part key, unlike any other stream's.
 _TRAITS_STREAM: Final = 0xFFFE
+#: Key part that marks a block stream of course draws (:meth:`TreatmentContext.course_draws`).
+_COURSES_STREAM: Final = 0xFFFD
+#: A course's row of its block's course draws: uniforms, then standard normals. The courses of the
+#: catalogue need at most 2 + ``exchanges_per_course`` uniforms (plasma exchange) and two normals; IVIg's
+#: one uniform per planned infusion reads on from the course's own stream.
+COURSE_UNIFORMS: Final = 8
+COURSE_NORMALS: Final = 2
 
 
 class TreatmentContext:
@@ -124,7 +131,14 @@ class TreatmentContext:
         self.draw = draw
         self._traits: dict[tuple[str, int], list[list[float]]] = {}
         self._course_seeds: dict[tuple[str, int], int | np.ndarray] = {}  # a count, then the batch
+        self._course_rows: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._name_keys: dict[str, int] = {}
+
+    def _name_key(self, name: str) -> int:
+        key = self._name_keys.get(name)
+        if key is None:
+            key = self._name_keys[name] = stable_key(name)
+        return key
 
     def trait_uniforms(self, name: str, pid: int) -> list[float]:
         """The patient's uniforms for their traits of treatment ``name`` (:data:`TRAIT_ROWS` order).
@@ -138,20 +152,46 @@ class TreatmentContext:
         matrix = self._traits.get((name, block))
         if matrix is None:
             rng = generator(
-                self.seed, self.draw, PURPOSES["treatment"], stable_key(name), _TRAITS_STREAM, block, 0
+                self.seed, self.draw, PURPOSES["treatment"], self._name_key(name), _TRAITS_STREAM, block, 0
             )
             matrix = rng.random((len(TRAIT_ROWS), BLOCK_SIZE)).T.tolist()  # rows appended never shift
             self._traits[(name, block)] = matrix
         return matrix[column]
 
+    def course_draws(self, name: str, pid: int, number: int) -> CourseDraws:
+        """The random numbers of course ``number`` of treatment ``name`` for patient ``pid``.
+
+        First the patient's row of two block matrices, ``(BLOCK_SIZE, COURSE_UNIFORMS)`` uniforms then
+        ``(BLOCK_SIZE, COURSE_NORMALS)`` standard normals, from one stream per (draw, treatment, block,
+        course number), key ``(draw, treatment purpose, crc32(name), 0xFFFD, block, number)``, made the first
+        time a patient of the block starts that course; then, for a draw that does not fit in what is
+        left of the row, the course's own stream (:meth:`course_rng`). Creating a generator per course cost
+        more than the rest of a simple course; a block's matrices cost about as much as two of them.
+        """
+        block, column = divmod(int(pid), BLOCK_SIZE)
+        rows = self._course_rows.get((name, number, block))
+        if rows is None:
+            rng = generator(
+                self.seed,
+                self.draw,
+                PURPOSES["treatment"],
+                self._name_key(name),
+                _COURSES_STREAM,
+                block,
+                number,
+            )
+            rows = (
+                rng.random((BLOCK_SIZE, COURSE_UNIFORMS)),
+                rng.standard_normal((BLOCK_SIZE, COURSE_NORMALS)),
+            )
+            self._course_rows[(name, number, block)] = rows
+        return CourseDraws(rows[0][column].tolist(), rows[1][column].tolist(), self, name, int(pid), number)
+
     def course_rng(self, name: str, pid: int, number: int) -> np.random.Generator:
-        """The stream of course ``number`` of treatment ``name`` for patient ``pid``: key ``(draw, treatment
-        purpose, crc32(name), pid, number)``, i.e. ``generator(seed, draw, PURPOSES["treatment"],
+        """The own stream of course ``number`` of treatment ``name`` for patient ``pid``: key ``(draw,
+        treatment purpose, crc32(name), pid, number)``, i.e. ``generator(seed, draw, PURPOSES["treatment"],
         stable_key(name), pid, number)``, seeded in batches where many are needed (:attr:`BATCH_AFTER`)."""
-        name_key = self._name_keys.get(name)
-        if name_key is None:
-            name_key = self._name_keys[name] = stable_key(name)
-        prefix = (int(self.draw), PURPOSES["treatment"], name_key)
+        prefix = (int(self.draw), PURPOSES["treatment"], self._name_key(name))
         block, column = divmod(int(pid), BLOCK_SIZE)
         seeds = self._course_seeds.get((name, block), 0)
         if isinstance(seeds, int):
@@ -173,43 +213,67 @@ def _seeded(words: np.ndarray) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
 
 
-class LazyRng:
-    """A course's generator, created on first use (creating one costs ~10 µs; many courses need none)."""
+class CourseDraws:
+    """A course's random numbers: its row of the block's course draws, then its own stream.
 
-    __slots__ = ("_args", "_rng")
+    A request is served from the row while what is left of it suffices (uniforms and normals are counted
+    apart); otherwise from the course's own stream (:meth:`TreatmentContext.course_rng`), created then. The
+    numbers a course gets depend only on the patient, the treatment, the course number and the requests
+    the course makes, in order: never on other patients, courses or arms.
+    """
 
-    def __init__(self, ctx: TreatmentContext, name: str, pid: int, number: int) -> None:
+    __slots__ = ("_uniforms", "_normals", "_next_uniform", "_next_normal", "_own", "_args")
+
+    def __init__(
+        self,
+        uniforms: list[float],
+        normals: list[float],
+        ctx: TreatmentContext,
+        name: str,
+        pid: int,
+        number: int,
+    ) -> None:
+        self._uniforms = uniforms
+        self._normals = normals
+        self._next_uniform = 0
+        self._next_normal = 0
+        self._own: np.random.Generator | None = None
         self._args = (ctx, name, pid, number)
-        self._rng: np.random.Generator | None = None
 
-    def generator(self) -> np.random.Generator:
-        """The course's generator, created on the first call."""
-        rng = self._rng
+    def own_stream(self) -> np.random.Generator:
+        """The course's own stream, for what its row cannot give."""
+        rng = self._own
         if rng is None:
             ctx, name, pid, number = self._args
-            rng = self._rng = ctx.course_rng(name, pid, number)
+            rng = self._own = ctx.course_rng(name, pid, number)
         return rng
 
-    # The draws the courses make, as methods: an attribute that a class lacks is looked up through a failed
-    # lookup and an exception before ``__getattr__`` is called, on every draw.
+    def uniforms(self, k: int) -> list[float]:
+        """``k`` uniforms on [0, 1)."""
+        i = self._next_uniform
+        if i + k <= len(self._uniforms):
+            self._next_uniform = i + k
+            return self._uniforms[i : i + k]
+        values: list[float] = self.own_stream().random(k).tolist()  # Python floats: each is read alone
+        return values
+
     def random(self, size: int) -> np.ndarray:
-        return self.generator().random(size)
+        """``size`` uniforms on [0, 1) as an array (as :meth:`uniforms`)."""
+        i = self._next_uniform
+        if i + size <= len(self._uniforms):
+            self._next_uniform = i + size
+            return np.array(self._uniforms[i : i + size])
+        return self.own_stream().random(size)
 
     def standard_normal(self) -> float:
-        return float(self.generator().standard_normal())
-
-    def exponential(self, scale: float) -> float:
-        return float(self.generator().exponential(scale))
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self.generator(), attr)
+        i = self._next_normal
+        if i < len(self._normals):
+            self._next_normal = i + 1
+            return self._normals[i]
+        return float(self.own_stream().standard_normal())
 
 
-#: A course's random stream: its generator, or one created when first used.
-CourseRng: TypeAlias = "np.random.Generator | LazyRng"
-
-
-def _lognormal(rng: CourseRng, median: float, sigma: float = DURATION_SIGMA) -> float:
+def _lognormal(rng: CourseDraws, median: float, sigma: float = DURATION_SIGMA) -> float:
     return float(median * math.exp(sigma * rng.standard_normal()))
 
 
@@ -282,7 +346,7 @@ class TreatmentBase:
     def launch(self, patient: Patient, course: Course) -> None:
         """Set the course going: its generator driven as a process (simple courses override this with a
         callback)."""
-        rng = LazyRng(self.ctx, self.name, patient.pid, course.number)
+        rng = self.ctx.course_draws(self.name, patient.pid, course.number)
         patient.drive(self.run(patient, course, rng))
 
     def after(self, patient: Patient, delay: float, action) -> None:
@@ -318,7 +382,7 @@ class TreatmentBase:
             return True
         return False
 
-    def respond(self, patient: Patient, course: Course, rng: CourseRng, delay_years: float):
+    def respond(self, patient: Patient, course: Course, rng: CourseDraws, delay_years: float):
         """Responders improve in two steps and stay better for a while; non-responders are told.
 
         ``delay_years`` is the time to the full response (``T``). At ``T / 2`` the improvement begins: the
@@ -355,7 +419,7 @@ class TreatmentBase:
             patient.remove_effect(self.effect_key)
             patient.log("relapse", self.name)
 
-    def run(self, patient: Patient, course: Course, rng: CourseRng):  # pragma: no cover - abstract
+    def run(self, patient: Patient, course: Course, rng: CourseDraws):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -368,14 +432,14 @@ class RituximabTreatment(TreatmentBase):
         low = patient.state.get("titre_band", 1) == 0
         return self.p.p_response_low_titre if low else self.p.efficacy.p_response
 
-    def run(self, patient: Patient, course: Course, rng: CourseRng):
+    def run(self, patient: Patient, course: Course, rng: CourseDraws):
         p = self.p
         t0 = patient.env._now
         if p.regimen == "375mg_m2_x4":
             course.doses = [(t0 + i * WEEK, 375.0 * p.body_surface_m2) for i in range(4)]
         else:
             course.doses = [(t0, 1000.0), (t0 + 2 * WEEK, 1000.0)]
-        u = rng.random(6).tolist()  # Python floats: each is read alone
+        u = rng.uniforms(6)
         traits = self.traits(patient)
         if u[0] < p.p_infusion_reaction:
             self.adverse_event(patient, course, "infusion reaction", False, 0.0, 1.0)
@@ -401,7 +465,7 @@ class IVIgTreatment(TreatmentBase):
     """Immunoglobulin: induction 2 g/kg then maintenance every few weeks; benefit lasts only while infused
     (plus a few weeks); non-responders stop at the assessment; thromboembolism risk per infusion."""
 
-    def run(self, patient: Patient, course: Course, rng: CourseRng):
+    def run(self, patient: Patient, course: Course, rng: CourseDraws):
         p = self.p
         t0 = patient.env._now
         interval = p.maintenance_interval_weeks * WEEK
@@ -410,7 +474,7 @@ class IVIgTreatment(TreatmentBase):
         planned_end = t0 + (p.assessment_months * MONTH if not traits["responder"] else p.max_years)
         n_planned = 1 + int(math.floor((planned_end - t0) / interval + 1e-9))
         # First thromboembolism: geometric number of infusions (inversion, one uniform).
-        u = rng.random(3).tolist()  # Python floats: each is read alone
+        u = rng.uniforms(3)
         pte = p.p_thromboembolism_per_infusion
         k_te: float  # infusions before it (inf: none), a whole number kept as a float: the same arithmetic
         if pte <= 0:
@@ -468,13 +532,13 @@ class IVIgTreatment(TreatmentBase):
 class PlasmaExchangeTreatment(TreatmentBase):
     """A course of exchanges with a short-lived benefit; line and other complications per exchange."""
 
-    def run(self, patient: Patient, course: Course, rng: CourseRng):
+    def run(self, patient: Patient, course: Course, rng: CourseDraws):
         p = self.p
         t0 = patient.env._now
         n = p.exchanges_per_course
         step = p.course_weeks * WEEK / max(1, n - 1) if n > 1 else 0.0
         course.doses = [(t0 + i * step, 1.0) for i in range(n)]
-        u = rng.random(2).tolist()  # Python floats: each is read alone
+        u = rng.uniforms(2)
         n_minor = int((rng.random(n) < p.p_adverse_event_per_exchange).sum())  # fixed count of draws
         for _ in range(n_minor):
             self.adverse_event(patient, course, "hypotension, citrate or line complication", False, 0.0, 1.0)
@@ -492,12 +556,12 @@ class CyclophosphamideTreatment(TreatmentBase):
     """Oral or intravenous pulses, alone or with prednisone or rituximab; haemorrhagic cystitis and a bladder
     cancer risk that rises with the cumulative dose (Travis 1995)."""
 
-    def run(self, patient: Patient, course: Course, rng: CourseRng):
+    def run(self, patient: Patient, course: Course, rng: CourseDraws):
         p = self.p
         t0 = patient.env._now
         step = p.interval_weeks * WEEK
         course.doses = [(t0 + i * step, p.dose_per_pulse_g) for i in range(p.pulses)]
-        u = rng.random(3).tolist()  # Python floats: each is read alone
+        u = rng.uniforms(3)
         if u[0] < p.p_haemorrhagic_cystitis_per_course:
             self.adverse_event(patient, course, "haemorrhagic cystitis", False, 0.0, 1.0)
         if u[1] < p.p_severe_leukopenia_per_course:

@@ -8,7 +8,7 @@ import pytest
 
 import sim
 from sim.model.process import MILESTONES
-from sim.model.treatments import MONTH, WEEK, TreatmentContext
+from sim.model.treatments import COURSE_NORMALS, COURSE_UNIFORMS, MONTH, WEEK, TreatmentContext
 from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
 
 N = 600
@@ -272,3 +272,40 @@ def test_course_streams_are_the_keyed_streams_whether_seeded_alone_or_in_a_batch
         expected = generator(123, 4, PURPOSES["treatment"], stable_key("rituximab"), pid, number).random(4)
         assert np.array_equal(ctx.course_rng("rituximab", pid, number).random(4), expected), (pid, number)
     assert isinstance(ctx._course_seeds[("rituximab", block)], np.ndarray)  # the batch was used
+
+
+def test_a_courses_draws_are_its_row_of_the_block_stream_then_its_own_stream() -> None:
+    """Course draws: the patient's row of the ``(BLOCK_SIZE, COURSE_UNIFORMS)`` uniforms and then of the
+    ``(BLOCK_SIZE, COURSE_NORMALS)`` normals of stream ``(draw, 8, crc32(name), 0xFFFD, block, number)``;
+    a request that does not fit in what is left of the row comes from the course's own stream."""
+    block, column, number = 2, 37, 3
+    pid = block * BLOCK_SIZE + column
+    block_stream = generator(123, 4, PURPOSES["treatment"], stable_key("rituximab"), 0xFFFD, block, number)
+    uniforms = block_stream.random((BLOCK_SIZE, COURSE_UNIFORMS))[column]
+    normals = block_stream.standard_normal((BLOCK_SIZE, COURSE_NORMALS))[column]
+    own = generator(123, 4, PURPOSES["treatment"], stable_key("rituximab"), pid, number)
+
+    ctx = TreatmentContext(123, 4)
+    ctx.course_draws("rituximab", pid + 1, number)  # another patient of the block asks first: no matter
+    draws = ctx.course_draws("rituximab", pid, number)
+    assert draws.uniforms(6) == uniforms[:6].tolist()
+    assert np.array_equal(draws.random(2), uniforms[6:8])
+    assert [draws.standard_normal() for _ in range(COURSE_NORMALS)] == normals.tolist()
+    assert draws.uniforms(3) == own.random(3).tolist()  # the row is spent: the own stream from its start
+    assert draws.standard_normal() == own.standard_normal()
+
+    too_many = TreatmentContext(123, 4).course_draws("rituximab", pid, number)
+    own = generator(123, 4, PURPOSES["treatment"], stable_key("rituximab"), pid, number)
+    assert np.array_equal(too_many.random(COURSE_UNIFORMS + 1), own.random(COURSE_UNIFORMS + 1))
+    assert too_many.uniforms(2) == uniforms[:2].tolist()  # a request that fits still reads the row
+
+
+def test_course_draws_differ_between_courses_patients_and_treatments() -> None:
+    ctx = TreatmentContext(5, 0)
+    seen = {
+        tuple(ctx.course_draws(name, pid, number).uniforms(COURSE_UNIFORMS))
+        for name in ("rituximab", "cyclophosphamide")
+        for pid in (0, 1, BLOCK_SIZE)
+        for number in (1, 2)
+    }
+    assert len(seen) == 12

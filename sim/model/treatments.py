@@ -111,8 +111,7 @@ _TRAITS_STREAM: Final = 0xFFFE
 #: Key part that marks a block stream of course draws (:meth:`TreatmentContext.course_draws`).
 _COURSES_STREAM: Final = 0xFFFD
 #: A course's row of its block's course draws: uniforms, then standard normals. The courses of the
-#: catalogue need at most 2 + ``exchanges_per_course`` uniforms (plasma exchange) and two normals; IVIg's
-#: one uniform per planned infusion reads on from the course's own stream.
+#: catalogue need at most six uniforms (rituximab) and two normals.
 COURSE_UNIFORMS: Final = 8
 COURSE_NORMALS: Final = 2
 
@@ -275,6 +274,29 @@ class CourseDraws:
 
 def _lognormal(rng: CourseDraws, median: float, sigma: float = DURATION_SIGMA) -> float:
     return float(median * math.exp(sigma * rng.standard_normal()))
+
+
+def binomial_quantile(u: float, n: int, p: float) -> int:
+    """The ``u``-quantile of Binomial(``n``, ``p``): the smallest ``k`` with ``P(K <= k) > u``.
+
+    One uniform gives the number of events among ``n`` independent chances of probability ``p`` (minor
+    effects of the infusions or exchanges of a course). At a fixed ``u`` the count rises with ``n`` and with
+    ``p``, as a count of the first ``n`` of a row of uniforms below ``p`` does; the terms are summed in
+    logarithms so that ``(1 - p) ** n`` cannot underflow to a count of ``n``.
+    """
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    log_odds = math.log(p) - math.log1p(-p)
+    log_pmf = n * math.log1p(-p)
+    cdf = math.exp(log_pmf)
+    k = 0
+    while cdf <= u and k < n:
+        log_pmf += math.log((n - k) / (k + 1)) + log_odds
+        k += 1
+        cdf += math.exp(log_pmf)
+    return k
 
 
 def efficacy_traits(eff: SimpleNamespace, u: list[float], p_response: float) -> dict:
@@ -490,8 +512,6 @@ class IVIgTreatment(TreatmentBase):
         course.doses = [(t0, p.induction_g_per_kg * p.weight_kg)] + [
             (t0 + i * interval, p.maintenance_g_per_kg * p.weight_kg) for i in range(1, n_given)
         ]
-        # Minor infusion effects: one uniform per planned infusion, so the rate shifts no other draw.
-        minor = rng.random(n_planned) < p.p_other_adverse_event_per_infusion
         timeline = []
         t_effect = t0 + p.efficacy.months_to_response * MONTH
         if traits["responder"] and t_effect < stop_at:
@@ -513,8 +533,9 @@ class IVIgTreatment(TreatmentBase):
         yield patient.wait_until(stop_at)
         if not patient.alive:
             return
-        # Minor effects are recorded (and costed) at the end of the course: a few days' error at most.
-        for _ in range(int(minor[:n_given].sum())):
+        # Minor effects are recorded (and costed) at the end of the course: a few days' error at most. Their
+        # number among the infusions given is binomial, from the course's third uniform.
+        for _ in range(binomial_quantile(u[2], n_given, p.p_other_adverse_event_per_infusion)):
             self.adverse_event(patient, course, "headache, rash or other infusion effect", False, 0.0, 1.0)
         if te and self.stop_on_ae:
             self.finish(patient, course, "stopped: adverse event")
@@ -538,9 +559,8 @@ class PlasmaExchangeTreatment(TreatmentBase):
         n = p.exchanges_per_course
         step = p.course_weeks * WEEK / max(1, n - 1) if n > 1 else 0.0
         course.doses = [(t0 + i * step, 1.0) for i in range(n)]
-        u = rng.uniforms(2)
-        n_minor = int((rng.random(n) < p.p_adverse_event_per_exchange).sum())  # fixed count of draws
-        for _ in range(n_minor):
+        u = rng.uniforms(3)
+        for _ in range(binomial_quantile(u[2], n, p.p_adverse_event_per_exchange)):  # minor: binomial
             self.adverse_event(patient, course, "hypotension, citrate or line complication", False, 0.0, 1.0)
         if u[0] < p.p_severe_adverse_event_per_course and self.adverse_event(
             patient, course, "severe line complication", True, p.p_death_given_severe, u[1]

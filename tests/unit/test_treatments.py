@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sim
 from sim.model.process import MILESTONES
-from sim.model.treatments import COURSE_NORMALS, COURSE_UNIFORMS, MONTH, WEEK, TreatmentContext
+from sim.model.treatments import (
+    COURSE_NORMALS,
+    COURSE_UNIFORMS,
+    MONTH,
+    WEEK,
+    TreatmentContext,
+    binomial_quantile,
+)
 from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
 
 N = 600
@@ -309,3 +320,32 @@ def test_course_draws_differ_between_courses_patients_and_treatments() -> None:
         for number in (1, 2)
     }
     assert len(seen) == 12
+
+
+@given(
+    n=st.integers(0, 400),
+    p=st.floats(0.0, 1.0),
+    u=st.floats(0.0, 1.0, exclude_max=True),
+    more=st.integers(0, 50),
+    higher=st.floats(0.0, 1.0),
+)
+def test_a_binomial_count_by_inversion_rises_with_the_chances_and_the_risk(n, p, u, more, higher) -> None:
+    k = binomial_quantile(u, n, p)
+    assert 0 <= k <= n
+    assert binomial_quantile(u, n + more, p) >= k
+    assert binomial_quantile(u, n, max(p, higher)) >= k
+
+
+@pytest.mark.parametrize(("n", "p"), [(1, 0.3), (12, 0.05), (65, 0.02), (400, 0.5), (300, 0.999)])
+def test_a_binomial_count_by_inversion_has_the_binomial_distribution(n, p) -> None:
+    """Over a fine grid of uniforms the share of each count is its binomial probability (to the grid's
+    resolution): the inversion is exact, also where ``(1 - p) ** n`` underflows."""
+    grid = (np.arange(20_000) + 0.5) / 20_000
+    counts = np.bincount([binomial_quantile(float(u), n, p) for u in grid], minlength=n + 1)
+    k = np.arange(n + 1)
+    log_pmf = (
+        np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in k])
+        + k * math.log(p)
+        + (n - k) * math.log1p(-p)
+    )
+    np.testing.assert_allclose(counts / len(grid), np.exp(log_pmf), atol=1e-4)  # the grid: 5e-5

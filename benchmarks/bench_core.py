@@ -5,9 +5,10 @@
 Measures, in one run (against the performance goals of benchmarks/README.md):
 
 (a) patient-lifetimes per second of the default scenario (``sim.simulate(..., workers=1)``, best of R);
-(b) model events per patient: the number of calls to ``simpy.Environment.step`` (each call processes one
-    event: a process's ``Initialize``, a ``Timeout``, a finished ``Process``, the patient's ``end`` event)
-    and of the model's events done without one (timeline entries reached while nothing else was scheduled
+(b) model events per patient: the SimPy events processed (a process's ``Initialize``, a ``Timeout``, a
+    finished ``Process``, the patient's ``end`` event; ``Patient.run`` steps through them as
+    ``simpy.Environment.step`` does, written out, so they are counted as they leave SimPy's heap) and the
+    model's events done without one (timeline entries reached while nothing else was scheduled
     before them, ``Patient._advance_to``; actions that decide nothing, ``Patient.later``), counted by
     wrapping these during a separate, untimed run of S patients (in a child process on the Python source,
     ``ANTIMAG_INTERPRETED=1``, where the model's modules are compiled: the same events, see
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
+import heapq
 import json
 import os
 import platform
@@ -36,6 +38,7 @@ import resource
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import simpy
@@ -64,7 +67,8 @@ QUIET = "quiet action (Patient.later)"
 def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tuple[float, dict[str, float]]:
     """Mean processed events per patient, in total and by event class (untimed run).
 
-    The model's events are SimPy's (``Environment.step`` calls, by the class of the event processed), the
+    The model's events are SimPy's (events taken off an environment's heap by ``Patient.run``, which
+    writes SimPy's step out, or by ``Environment.step``; by the class of the event processed), the
     timeline entries that the walk reaches without a SimPy event because nothing else is scheduled before
     them (``Patient._advance_to`` calls) and the actions that decide nothing, done when the patient's
     record reaches their time (``Patient.later``, e.g. the end of a physiotherapy course): each is an
@@ -73,6 +77,7 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
     if compiled_modules():  # compiled classes cannot be patched: count on their Python source, same events
         return _count_in_interpreted_child(n_patients, seed)
     original = simpy.Environment.step
+    original_pop = heapq.heappop
     original_advance = Patient._advance_to
     original_quiet = Patient._run_quiet
     by_kind: collections.Counter[str] = collections.Counter()
@@ -81,7 +86,13 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
         queue = env._queue  # the next event to be processed is the heap's head
         if queue:
             by_kind[type(queue[0][3]).__name__] += 1
-        original(env)
+        original(env)  # SimPy's step pops with its own reference to heappop: not counted twice
+
+    def counting_pop(heap: list) -> Any:
+        item = original_pop(heap)
+        if len(item) == 4 and isinstance(item[3], simpy.Event):  # SimPy's heap, not the quiet actions'
+            by_kind[type(item[3]).__name__] += 1
+        return item
 
     def counting_advance(patient: Patient, t: float) -> None:
         by_kind[WITHOUT_SIMPY] += 1
@@ -93,12 +104,14 @@ def count_model_events(scenario: sim.Scenario, n_patients: int, seed: int) -> tu
         by_kind[QUIET] += before - len(patient.quiet)
 
     simpy.Environment.step = counting_step
+    heapq.heappop = counting_pop  # Patient.run looks it up in the module at every run (Python source)
     Patient._advance_to = counting_advance
     Patient._run_quiet = counting_quiet
     try:
         sim.simulate(scenario, n_patients=n_patients, seed=seed, workers=1)
     finally:
         simpy.Environment.step = original
+        heapq.heappop = original_pop
         Patient._advance_to = original_advance
         Patient._run_quiet = original_quiet
     total = sum(by_kind.values()) / n_patients

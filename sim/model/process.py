@@ -425,14 +425,31 @@ class Patient:
 
         What ``env.run(until=self.end)`` does, without the exception by which SimPy stops a run (and the
         rescheduling of the stopping event): a run per patient makes that a cost of every patient. Events
-        still pending at the end are left to the next :func:`fresh_environment`.
+        still pending at the end are left to the next :func:`fresh_environment`. Each step is SimPy 4's
+        ``Environment.step`` written out (pop the next event, move the clock, call its callbacks, raise the
+        failure of an event nobody defused), so that the compiled loop does not call into interpreted code
+        for every event.
         """
         ended: list = []
         self.end.callbacks.append(ended.append)
-        step = self.env.step
+        env = self.env
+        queue: list = env._queue
+        pop = heapq.heappop
         try:
             while not ended:
-                step()
+                if not queue:
+                    raise EmptySchedule()
+                now, _, _, event = pop(queue)
+                env._now = now
+                callbacks = event.callbacks
+                event.callbacks = None
+                for callback in callbacks:
+                    callback(event)
+                if not event._ok and not hasattr(event, "_defused"):
+                    failure = event._value
+                    exc = type(failure)(*failure.args)  # a copy with a new traceback, as SimPy raises it
+                    exc.__cause__ = failure
+                    raise exc
         except EmptySchedule:
             raise SimulationError(
                 f"patient {self.pid}: no event left at t = {self.env._now:.6g} years before the end of "

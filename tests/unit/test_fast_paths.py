@@ -109,18 +109,27 @@ def _walking_patient(listener) -> Patient:
     return p
 
 
+class _CountingIds:
+    """SimPy's order counter, counting the events scheduled through it."""
+
+    def __init__(self, ids) -> None:
+        self.ids = ids
+        self.n = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> int:
+        self.n += 1
+        return next(self.ids)
+
+
 def _steps(env: simpy.Environment) -> Callable[[], int]:
-    """Count the runs of ``env.step`` from now on (each processes one SimPy event): returns the reader."""
-    count = 0
-    original = env.step
-
-    def step() -> None:
-        nonlocal count
-        count += 1
-        original()
-
-    env.step = step
-    return lambda: count
+    """Count the SimPy events processed from now on (those pending now and those scheduled from now on,
+    less those still pending when read; Patient.run steps without ``env.step``): returns the reader."""
+    pending = len(env._queue)
+    ids = env._eid = _CountingIds(env._eid)
+    return lambda: pending + ids.n - len(env._queue)
 
 
 def test_the_walk_reaches_an_entry_without_an_event_when_nothing_else_comes_first() -> None:
@@ -315,3 +324,25 @@ def test_an_error_in_a_driven_generator_surfaces_from_the_run() -> None:
     p.env.process(p.life(5.0, math.inf, 1.0, 0.0))
     with pytest.raises(SimulationError, match="patient 9: negative or NaN delay -1.0 at t=1.0"):
         p.run()
+
+
+def test_a_patients_run_steps_as_simpy_does_and_raises_the_error_of_a_failed_process() -> None:
+    """Patient.run writes SimPy's step out: the same events in the same order as env.run, and a process
+    that raises stops the run with a copy of its error whose cause is the original, as SimPy raises it."""
+    stepped, simpy_run = _patient(7.5), _patient(7.5)
+    stepped.run()
+    simpy_run.env.run(until=simpy_run.end)
+    assert _comparable(stepped.history) == _comparable(simpy_run.history)
+    assert stepped.env._now == simpy_run.env._now
+
+    broken = _patient(math.inf)
+
+    def course():
+        yield broken.wait(1.0)
+        raise ValueError("a broken course")
+
+    broken.env.process(course())
+    with pytest.raises(ValueError, match="a broken course") as info:
+        broken.run()
+    assert isinstance(info.value.__cause__, ValueError) and info.value.__cause__ is not info.value
+    assert broken.env._now == 1.0

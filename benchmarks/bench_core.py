@@ -5,7 +5,7 @@
 Measures, in one run (against the performance goals of benchmarks/README.md):
 
 (a) patient-lifetimes per second of the default scenario (``sim.simulate(..., workers=1)``, best of R);
-(b) model events per patient: the SimPy events processed (a process's ``Initialize``, a ``Timeout``, a
+(b) model events per patient: the SimPy events processed (a process's ``Initialize``, a wait, a
     finished ``Process``, the patient's ``end`` event; ``Patient.run`` steps through them as
     ``simpy.Environment.step`` does, written out, so they are counted as they leave SimPy's heap) and the
     model's events done without one (timeline entries reached while nothing else was scheduled

@@ -41,6 +41,7 @@ from simpy.events import NORMAL, URGENT
 
 from sim.errors import EventBudgetExceeded, SimulationError
 from sim.model.milestones import THRESHOLD_ORDER
+from sim.model.scheduled import Scheduled
 from sim.model.timeline import DEATH, JOURNEY, PHASE, THRESHOLD
 
 MRS_OF_THRESHOLD: Final = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
@@ -406,19 +407,19 @@ class Patient:
         if self.n_waits > EVENT_BUDGET:
             raise _budget_exceeded(self)
 
-    def wait(self, delay: float) -> simpy.Timeout:
+    def wait(self, delay: float) -> simpy.Event:
         self._count_wait()
         if not delay >= 0.0:  # also catches NaN
             raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env._now}")
-        return self.env.timeout(delay)
+        return Scheduled(self.env, self.env._now + delay, NORMAL)  # as env.timeout(delay) schedules it
 
-    def wait_until(self, t: float) -> simpy.Timeout:
+    def wait_until(self, t: float) -> simpy.Event:
         """Wait until absolute time ``t``; rounding of ``now`` (sums of delays) is absorbed."""
         self._count_wait()
         now = self.env._now
         if not t >= now - 1e-9 * max(1.0, now):
             raise SimulationError(f"patient {self.pid}: scheduled time {t!r} lies before now (t={now})")
-        return self.env.timeout(t - now if t > now else 0.0)
+        return Scheduled(self.env, now + (t - now if t > now else 0.0), NORMAL)
 
     def run(self) -> None:
         """Process events until the patient's ``end`` event has been processed (death or the horizon).
@@ -641,13 +642,7 @@ class Patient:
     def _scheduled(self, t: float, priority: int) -> simpy.Event:
         """A succeeded event on the environment's heap at time ``t``, ordered as SimPy orders its own (by
         time, priority and creation)."""
-        env = self.env
-        event = simpy.Event(env)
-        event._ok = True
-        event._value = None
-        queue: list = env._queue
-        heapq.heappush(queue, (t, priority, next(env._eid), event))
-        return event
+        return Scheduled(self.env, t, priority)
 
     # ------------------------------------------------------------------ processes
     def start_disease(self) -> None:

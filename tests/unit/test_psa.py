@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import sim
+import sim.run.psa as psa
 from analysis.dsa import candidate_parameters, one_way, parameter_range, two_way
 from sim.model.outcomes import OUTCOME_COLUMNS
 from sim.random import parameter_generator
@@ -445,3 +446,20 @@ def test_a_psa_by_subgroup_gives_the_same_psa_table_and_levels_that_partition_ea
     assert (first["inc_cost_disc_se"] == 0).all()
     with pytest.raises(ValueError, match="allowed: sex, titre_band, age_band"):
         run_psa_by_subgroup(pair(), 2, 10, SEED, [])
+
+
+def test_draws_checked_on_several_workers_raise_the_serial_error_before_any_draw_runs(monkeypatch) -> None:
+    """The checks of the draws are shared among the workers in chunks taken in order: the error is that
+    of the first bad draw, as on one worker, and no draw has run."""
+    scenario = strategy("supportive_care").with_updates(
+        {"thresholds.ataxia": {"value": 0.28, "dist": "uniform", "low": 0.2, "high": 0.36, "source": "t"}}
+    )
+    messages = []
+    for workers in (1, 2):
+        monkeypatch.setattr(psa, "_run_cohorts", lambda *a, **k: pytest.fail("a draw ran"))
+        with pytest.raises(sim.ScenarioError) as info:
+            run_psa(scenario, n_draws=3 * psa.CHECK_CHUNK, n_patients=10, seed=SEED, workers=workers)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    first_bad = int(messages[0].split("PSA draw ")[1].split(":")[0].split()[0])
+    assert first_bad > 1  # not trivially the first draw

@@ -279,12 +279,15 @@ def check_overrides(scenario: Scenario, overrides: Mapping[str, float], context:
 # --------------------------------------------------------------------------------------------- running
 
 
-def summarise_arm(patients: pd.DataFrame) -> dict[str, float]:
-    """Cohort means and Monte Carlo standard errors of the headline measures (:data:`PSA_MEASURES`)."""
-    n = len(patients)
+def summarise_arm(patients: pd.DataFrame | Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Cohort means and Monte Carlo standard errors of the headline measures (:data:`PSA_MEASURES`).
+
+    ``patients``: the patients table, or its outcome columns by name (:func:`simulate_outcomes`).
+    """
+    n = len(patients[COST_DISC])
     row: dict[str, float] = {"n_patients": n}
     for name, column in PSA_MEASURES.items():
-        x = patients[column].to_numpy(dtype=float)
+        x = np.asarray(patients[column], dtype=float)
         row[name] = float(x.mean())
         row[name + "_se"] = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
     return row
@@ -296,12 +299,14 @@ def summarise_arm(patients: pd.DataFrame) -> dict[str, float]:
 PAIRED_COLUMNS = ("inc_cost_disc_se", "inc_qalys_disc_se", "inc_cost_qalys_disc_cov")
 
 
-def paired_errors(patients: pd.DataFrame, first: pd.DataFrame) -> dict[str, float]:
+def paired_errors(
+    patients: pd.DataFrame | Mapping[str, np.ndarray], first: pd.DataFrame | Mapping[str, np.ndarray]
+) -> dict[str, float]:
     """:data:`PAIRED_COLUMNS` of one strategy's patients against the first strategy's (row i: the same
-    patient); 0 for the first strategy itself."""
-    n = len(patients)
-    d_cost = patients[COST_DISC].to_numpy(dtype=float) - first[COST_DISC].to_numpy(dtype=float)
-    d_qalys = patients[QALYS_DISC].to_numpy(dtype=float) - first[QALYS_DISC].to_numpy(dtype=float)
+    patient); 0 for the first strategy itself. Either is a patients table or its outcome columns by name."""
+    d_cost = np.asarray(patients[COST_DISC], dtype=float) - np.asarray(first[COST_DISC], dtype=float)
+    d_qalys = np.asarray(patients[QALYS_DISC], dtype=float) - np.asarray(first[QALYS_DISC], dtype=float)
+    n = len(d_cost)
     if n < 2:
         return dict.fromkeys(PAIRED_COLUMNS, math.nan)
     cov = np.cov(d_cost, d_qalys, ddof=1) / n
@@ -318,10 +323,11 @@ def _run_job(shared: tuple, task: tuple[CohortJob, str]) -> list[dict[str, float
     scenarios, n_patients, seed, invariants, subgroups = shared
     job, label = task
     rows = []
-    first = None
+    first: pd.DataFrame | dict[str, np.ndarray] | None = None
     cohorts = []
     with shared_natural_history():  # the arms of a job share their patients' natural history
         for scenario, overrides in zip(scenarios, job.overrides, strict=True):
+            patients: pd.DataFrame | dict[str, np.ndarray]
             if invariants or subgroups:  # these read the whole result
                 result = simulate(
                     scenario,
@@ -336,7 +342,8 @@ def _run_job(shared: tuple, task: tuple[CohortJob, str]) -> list[dict[str, float
                 patients = result.patients
             else:
                 patients = simulate_outcomes(scenario, n_patients, seed, job.draw, overrides or None)
-            first = patients if first is None else first
+            if first is None:
+                first = patients
             rows.append(summarise_arm(patients) | paired_errors(patients, first))
             if subgroups:
                 cohorts.append(patients)

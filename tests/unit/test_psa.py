@@ -239,7 +239,9 @@ def test_an_arms_outcomes_are_the_outcome_columns_of_its_simulation() -> None:
     overrides = {"treatments.rituximab.efficacy.p_response": 0.6}
     outcomes = simulate_outcomes(rtx, 300, SEED, 2, overrides)
     patients = sim.simulate(rtx, n_patients=300, seed=SEED, draw=2, overrides=overrides).patients
-    pd.testing.assert_frame_equal(outcomes, patients[list(OUTCOME_COLUMNS)], check_exact=True)
+    assert list(outcomes) == list(OUTCOME_COLUMNS)
+    pd.testing.assert_frame_equal(pd.DataFrame(outcomes), patients[list(OUTCOME_COLUMNS)], check_exact=True)
+    assert summarise_arm(outcomes) == summarise_arm(patients)
 
 
 def test_psa_is_reproducible_and_independent_of_workers(small_psa: pd.DataFrame) -> None:

@@ -329,6 +329,18 @@ class _Ledger:
             self.undisc[category] += amount
             self.disc[category] += amount * math.exp(-self.dc * t)
 
+    def dose(self, drug: float, administration: float, t: float) -> None:
+        """A dose at ``t``: ``one_off(DRUGS, drug, t)`` and ``one_off(ADMINISTRATION, administration, t)``,
+        with the discount factor computed once (the same ``exp`` of the same argument: the same sums)."""
+        if t < self.t_end and (drug or administration):
+            factor = math.exp(-self.dc * t)
+            if drug:
+                self.undisc[DRUGS] += drug
+                self.disc[DRUGS] += drug * factor
+            if administration:
+                self.undisc[ADMINISTRATION] += administration
+                self.disc[ADMINISTRATION] += administration * factor
+
     def per_year(self, category: int, amount: float, t1: float, t2: float) -> None:
         t2 = min(t2, self.t_end)
         if t2 > t1 and amount:
@@ -407,5 +419,4 @@ def _course_costs(course: Course, rule: _CourseCosting, t_end: float, ledger: _L
         return
     ledger.one_off(MONITORING, rule.monitoring_cost_per_course, course.start)
     for t, amount in course.doses:
-        ledger.one_off(DRUGS, amount * rule.drug_cost_per_unit, t)
-        ledger.one_off(ADMINISTRATION, rule.administration_cost_per_dose, t)
+        ledger.dose(amount * rule.drug_cost_per_unit, rule.administration_cost_per_dose, t)

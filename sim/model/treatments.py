@@ -130,7 +130,7 @@ class TreatmentContext:
         self.draw = draw
         self._traits: dict[tuple[str, int], list[list[float]]] = {}
         self._course_seeds: dict[tuple[str, int], int | np.ndarray] = {}  # a count, then the batch
-        self._course_rows: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._course_rows: dict[tuple[str, int, int], np.ndarray] = {}
         self._name_keys: dict[str, int] = {}
 
     def _name_key(self, name: str) -> int:
@@ -179,12 +179,12 @@ class TreatmentContext:
                 block,
                 number,
             )
-            rows = (
-                rng.random((BLOCK_SIZE, COURSE_UNIFORMS)),
-                rng.standard_normal((BLOCK_SIZE, COURSE_NORMALS)),
+            # One row per patient: their uniforms, then their normals (one NumPy read per course).
+            rows = np.hstack(
+                (rng.random((BLOCK_SIZE, COURSE_UNIFORMS)), rng.standard_normal((BLOCK_SIZE, COURSE_NORMALS)))
             )
             self._course_rows[(name, number, block)] = rows
-        return CourseDraws(rows[0][column].tolist(), rows[1][column].tolist(), self, name, int(pid), number)
+        return CourseDraws(rows[column].tolist(), self, name, int(pid), number)
 
     def course_rng(self, name: str, pid: int, number: int) -> np.random.Generator:
         """The own stream of course ``number`` of treatment ``name`` for patient ``pid``: key ``(draw,
@@ -215,27 +215,19 @@ def _seeded(words: np.ndarray) -> np.random.Generator:
 class CourseDraws:
     """A course's random numbers: its row of the block's course draws, then its own stream.
 
-    A request is served from the row while what is left of it suffices (uniforms and normals are counted
-    apart); otherwise from the course's own stream (:meth:`TreatmentContext.course_rng`), created then. The
-    numbers a course gets depend only on the patient, the treatment, the course number and the requests
-    the course makes, in order: never on other patients, courses or arms.
+    ``row`` holds :data:`COURSE_UNIFORMS` uniforms then :data:`COURSE_NORMALS` standard normals. A request
+    is served from the row while what is left of it suffices (uniforms and normals are counted apart);
+    otherwise from the course's own stream (:meth:`TreatmentContext.course_rng`), created then. The numbers
+    a course gets depend only on the patient, the treatment, the course number and the requests the course
+    makes, in order: never on other patients, courses or arms.
     """
 
-    __slots__ = ("_uniforms", "_normals", "_next_uniform", "_next_normal", "_own", "_args")
+    __slots__ = ("_row", "_next_uniform", "_next_normal", "_own", "_args")
 
-    def __init__(
-        self,
-        uniforms: list[float],
-        normals: list[float],
-        ctx: TreatmentContext,
-        name: str,
-        pid: int,
-        number: int,
-    ) -> None:
-        self._uniforms = uniforms
-        self._normals = normals
+    def __init__(self, row: list[float], ctx: TreatmentContext, name: str, pid: int, number: int) -> None:
+        self._row = row
         self._next_uniform = 0
-        self._next_normal = 0
+        self._next_normal = COURSE_UNIFORMS
         self._own: np.random.Generator | None = None
         self._args = (ctx, name, pid, number)
 
@@ -250,25 +242,25 @@ class CourseDraws:
     def uniforms(self, k: int) -> list[float]:
         """``k`` uniforms on [0, 1)."""
         i = self._next_uniform
-        if i + k <= len(self._uniforms):
+        if i + k <= COURSE_UNIFORMS:
             self._next_uniform = i + k
-            return self._uniforms[i : i + k]
+            return self._row[i : i + k]
         values: list[float] = self.own_stream().random(k).tolist()  # Python floats: each is read alone
         return values
 
     def random(self, size: int) -> np.ndarray:
         """``size`` uniforms on [0, 1) as an array (as :meth:`uniforms`)."""
         i = self._next_uniform
-        if i + size <= len(self._uniforms):
+        if i + size <= COURSE_UNIFORMS:
             self._next_uniform = i + size
-            return np.array(self._uniforms[i : i + size])
+            return np.array(self._row[i : i + size])
         return self.own_stream().random(size)
 
     def standard_normal(self) -> float:
         i = self._next_normal
-        if i < len(self._normals):
+        if i < COURSE_UNIFORMS + COURSE_NORMALS:
             self._next_normal = i + 1
-            return self._normals[i]
+            return self._row[i]
         return float(self.own_stream().standard_normal())
 
 

@@ -160,12 +160,12 @@ class TreatmentContext:
     def course_draws(self, name: str, pid: int, number: int) -> CourseDraws:
         """The random numbers of course ``number`` of treatment ``name`` for patient ``pid``.
 
-        First the patient's row of two block matrices, ``(BLOCK_SIZE, COURSE_UNIFORMS)`` uniforms then
-        ``(BLOCK_SIZE, COURSE_NORMALS)`` standard normals, from one stream per (draw, treatment, block,
-        course number), key ``(draw, treatment purpose, crc32(name), 0xFFFD, block, number)``, made the first
-        time a patient of the block starts that course; then, for a draw that does not fit in what is
-        left of the row, the course's own stream (:meth:`course_rng`). Creating a generator per course cost
-        more than the rest of a simple course; a block's matrices cost about as much as two of them.
+        First the patient's row of the block's draws: ``(BLOCK_SIZE, COURSE_UNIFORMS)`` uniforms, then
+        ``(BLOCK_SIZE, COURSE_NORMALS)`` standard normals drawn after them (side by side in one array), from
+        one stream per (draw, treatment, block, course number), key ``(draw, treatment purpose,
+        crc32(name), 0xFFFD, block, number)``, made the first time a patient of the block starts that
+        course; then, for a draw that does not fit in what is left of the row, the course's own stream
+        (:meth:`course_rng`). A generator per course cost more than the rest of a simple course.
         """
         block, column = divmod(int(pid), BLOCK_SIZE)
         rows = self._course_rows.get((name, number, block))

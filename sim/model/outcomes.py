@@ -326,8 +326,7 @@ class _Ledger:
 
     def one_off(self, category: int, amount: float, t: float) -> None:
         if t < self.t_end and amount:
-            self.undisc[category] += amount
-            self.disc[category] += amount * math.exp(-self.dc * t)
+            self._add(category, amount, math.exp(-self.dc * t))
 
     def dose(self, drug: float, administration: float, t: float) -> None:
         """A dose at ``t``: ``one_off(DRUGS, drug, t)`` and ``one_off(ADMINISTRATION, administration, t)``,
@@ -335,11 +334,13 @@ class _Ledger:
         if t < self.t_end and (drug or administration):
             factor = math.exp(-self.dc * t)
             if drug:
-                self.undisc[DRUGS] += drug
-                self.disc[DRUGS] += drug * factor
+                self._add(DRUGS, drug, factor)
             if administration:
-                self.undisc[ADMINISTRATION] += administration
-                self.disc[ADMINISTRATION] += administration * factor
+                self._add(ADMINISTRATION, administration, factor)
+
+    def _add(self, category: int, amount: float, factor: float) -> None:
+        self.undisc[category] += amount
+        self.disc[category] += amount * factor
 
     def per_year(self, category: int, amount: float, t1: float, t2: float) -> None:
         t2 = min(t2, self.t_end)

@@ -248,14 +248,6 @@ class CourseDraws:
         values: list[float] = self.own_stream().random(k).tolist()  # Python floats: each is read alone
         return values
 
-    def random(self, size: int) -> np.ndarray:
-        """``size`` uniforms on [0, 1) as an array (as :meth:`uniforms`)."""
-        i = self._next_uniform
-        if i + size <= COURSE_UNIFORMS:
-            self._next_uniform = i + size
-            return np.array(self._row[i : i + size])
-        return self.own_stream().random(size)
-
     def standard_normal(self) -> float:
         i = self._next_normal
         if i < COURSE_UNIFORMS + COURSE_NORMALS:

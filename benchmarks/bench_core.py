@@ -84,7 +84,8 @@ def count_model_events(
     event the model processes, as the bare loop's timeouts are.
 
     With ``event_by_event``, the run takes the model's reference formulation (``runner.TIMELINE = False``):
-    the same patients, the same record, with every disease, life and journey event a SimPy event of its own.
+    the same patients, the same record, with every disease and life event a SimPy event of its own (the
+    diagnostic journey too, where a rule listens to one of its steps; otherwise it is written after the run).
     """
     if compiled_modules():  # compiled classes cannot be patched: count on their Python source, same events
         return _count_in_interpreted_child(n_patients, seed, event_by_event)

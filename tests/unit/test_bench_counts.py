@@ -52,20 +52,18 @@ def test_three_counts_of_the_default_scenario(bench, scenario):
     assert record == len(events) / N
 
 
+def _patch_points() -> tuple:
+    """What the counting patches, as it is now."""
+    return (
+        runner.TIMELINE,
+        heapq.heappop,
+        simpy.Environment.step,
+        Patient.__dict__["_advance_to"],
+        Patient.__dict__["_run_quiet"],
+    )
+
+
 def test_counting_leaves_the_model_as_it_was(bench, scenario):
-    before = (
-        runner.TIMELINE,
-        heapq.heappop,
-        simpy.Environment.step,
-        Patient.__dict__["_advance_to"],
-        Patient.__dict__["_run_quiet"],
-    )
+    before = _patch_points()
     bench.count_model_events(scenario, 20, 1, event_by_event=True)
-    after = (
-        runner.TIMELINE,
-        heapq.heappop,
-        simpy.Environment.step,
-        Patient.__dict__["_advance_to"],
-        Patient.__dict__["_run_quiet"],
-    )
-    assert after == before
+    assert _patch_points() == before

@@ -95,8 +95,8 @@ MUTATIONS = (
         "block_order_shifts_streams",
         "the order in which a worker receives several blocks shifts their random streams",
         "sim/run/runner.py",
-        "    for b, n in blocks:\n",
-        "    for k, (_, n) in enumerate(blocks):\n        b = blocks[0][0] + k\n",
+        "[b for b, _ in blocks]",
+        "[blocks[0][0] + k for k in range(len(blocks))]",
         ("tests/unit/test_separations.py",),
     ),
     Mutation(

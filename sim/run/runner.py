@@ -29,7 +29,8 @@ from sim.model.cohort import (
     TITRE_BANDS,
     BlockTraits,
     background_death_times,
-    draw_block,
+    draw_blocks,
+    join_journeys,
 )
 from sim.model.compiled import compiled_modules
 from sim.model.milestones import THRESHOLD_ORDER
@@ -53,12 +54,14 @@ from sim.random import BLOCK_SIZE
 from sim.run.collector import collector_paused
 from sim.run.executors import ExecutorLike, executor_slots, ordered_results
 from sim.run.progress import progress_bar
-from sim.run.shared_history import natural_history
+from sim.run.shared_history import shared_natural_histories
 from sim.scenario.loading import Scenario
 
 #: Patients follow a natural history precomputed per block (sim.model.timeline); False runs the disease,
 #: life and journey as SimPy processes event by event, the reference formulation the timeline reproduces.
 TIMELINE = True
+#: Blocks in a task at most: a task's overhead and NumPy's cost per call are paid once for all of them.
+BLOCKS_PER_TASK = 8
 PATIENT_COLUMNS = (
     "strategy",
     "patient_id",
@@ -143,23 +146,19 @@ def simulate_block(
     n: int,
     keep_events: bool,
     entry_times: np.ndarray | None = None,
+    history: NaturalHistory | None = None,
 ) -> BlockOutput:
     """Simulate the first ``n`` patients of block ``block``.
 
     ``entry_times`` (years from onset, NaN for none; indexed by position in the block) fires the ``entry``
-    trigger of the strategy, as in a trial.
+    trigger of the strategy, as in a trial. ``history`` is the block's natural history if it has been
+    computed already (:func:`natural_histories`, for the blocks of a task together).
     """
     timeline = TIMELINE
     horizon = horizon_of(values)
-    if timeline:  # the journey lists of the event-by-event formulation are consumed: never shared
-        traits, t_background, levels_of, entries = natural_history(
-            lambda: _natural_history_key(values, table, seed, draw, block, n),
-            lambda: _natural_history(values, table, seed, draw, block, n, horizon, timeline),
-        )
-    else:
-        traits, t_background, levels_of, entries = _natural_history(
-            values, table, seed, draw, block, n, horizon, timeline
-        )
+    if history is None:
+        history = natural_histories(values, table, seed, draw, [(block, n)])[0]
+    traits, t_background, levels_of, entries = history
     times = np.full((n, len(MILESTONES)), np.nan)
     causes = np.zeros(n, dtype=np.int8)
     econ_values = getattr(values, "economics", None)
@@ -239,76 +238,149 @@ def _natural_history_key(
     return (int(seed), int(draw), int(block), int(n), table.source, table.rates.tobytes(), parts)
 
 
-def _natural_history(
+#: A block's natural history: its traits, background death times, per-patient symptom levels and (with
+#: the timeline) the precomputed timeline entries of its patients.
+NaturalHistory = tuple[
+    BlockTraits, np.ndarray, list[tuple[float, float, float, float]], list[list[tuple]] | None
+]
+
+
+def natural_histories(
+    values: SimpleNamespace, table: LifeTable, seed: int, draw: int, blocks: list[tuple[int, int]]
+) -> list[NaturalHistory]:
+    """The natural history of each ``(block, n)`` of ``blocks`` (the first ``n`` patients of the block).
+
+    Computed for all of them in one NumPy pass, or read where an earlier arm of the same job computed it
+    (:mod:`sim.run.shared_history`; with the timeline only: the journey lists of the event-by-event
+    formulation are consumed, never shared).
+    """
+    horizon = horizon_of(values)
+    timeline = TIMELINE
+
+    def compute(which: list[tuple[int, int]]) -> list[NaturalHistory]:
+        return _natural_histories(values, table, seed, draw, which, horizon, timeline)
+
+    if not timeline:
+        return compute(blocks)
+    return shared_natural_histories(
+        [functools.partial(_natural_history_key, values, table, seed, draw, b, n) for b, n in blocks],
+        lambda missing: compute([blocks[i] for i in missing]),
+    )
+
+
+def _natural_histories(
     values: SimpleNamespace,
     table: LifeTable,
     seed: int,
     draw: int,
-    block: int,
-    n: int,
+    blocks: list[tuple[int, int]],
     horizon: float,
     timeline: bool,
-) -> tuple[BlockTraits, np.ndarray, list[tuple[float, float, float, float]], list[list[tuple]] | None]:
-    """A block's traits, background death times, per-patient symptom levels and (with the timeline) the
-    precomputed timeline entries: everything about the block's patients that no treatment changes."""
-    traits = draw_block(values, table, seed, draw, block, journey_lists=not timeline)
-    t_background = background_death_times(traits, table, values.mortality.background_rate_multiplier)
-    levels_of = list(
-        zip(
-            traits.tremor_burden[:n].tolist(),
-            traits.pain_burden[:n].tolist(),
-            traits.ataxia_burden[:n].tolist(),
-            traits.disabled_burden[:n].tolist(),
-            strict=True,
+) -> list[NaturalHistory]:
+    """Each block's natural history (:data:`NaturalHistory`): everything about its patients that no
+    treatment changes, computed for all the blocks in one pass (each patient's numbers are those of a
+    pass over their block alone: every step is elementwise)."""
+    all_traits = draw_blocks(values, table, seed, draw, [b for b, _ in blocks], journey_lists=not timeline)
+    multiplier = values.mortality.background_rate_multiplier
+    if len(blocks) == 1:
+        t_backgrounds = [background_death_times(all_traits[0], table, multiplier)]
+    else:
+        whole = background_death_times_of(all_traits, table, multiplier)
+        t_backgrounds = [whole[k * BLOCK_SIZE : (k + 1) * BLOCK_SIZE] for k in range(len(blocks))]
+    levels_of = [
+        list(
+            zip(
+                traits.tremor_burden[:n].tolist(),
+                traits.pain_burden[:n].tolist(),
+                traits.ataxia_burden[:n].tolist(),
+                traits.disabled_burden[:n].tolist(),
+                strict=True,
+            )
         )
-    )
-    entries = None
+        for traits, (_, n) in zip(all_traits, blocks, strict=True)
+    ]
+    entries: list[list[list[tuple]] | None] = [None] * len(blocks)
     if timeline:
         try:
-            entries = _timeline_entries(values, traits, t_background, n, horizon, levels_of)
+            entries = list(
+                _timeline_entries(values, all_traits, t_backgrounds, [n for _, n in blocks], horizon)
+            )
         except SimulationError as exc:  # add what reproduces it: the draw and the seed
             raise SimulationError(f"{exc} (draw {draw}, seed {seed})") from exc
-    return traits, t_background, levels_of, entries
+    return list(zip(all_traits, t_backgrounds, levels_of, entries, strict=True))
+
+
+def background_death_times_of(blocks: list[BlockTraits], table: LifeTable, multiplier: float) -> np.ndarray:
+    """:func:`background_death_times` of the patients of ``blocks`` (drawn together), in one pass."""
+    joined = SimpleNamespace(
+        **{
+            name: np.concatenate([getattr(t, name) for t in blocks])
+            for name in ("male", "age_at_onset", "background_death_exp")
+        }
+    )
+    return background_death_times(joined, table, multiplier)  # type: ignore[arg-type]
 
 
 def _timeline_entries(
     values: SimpleNamespace,
-    traits: BlockTraits,
-    t_background: np.ndarray,
-    n: int,
+    blocks: list[BlockTraits],
+    t_backgrounds: list[np.ndarray],
+    ns: list[int],
     horizon: float,
-    levels_of: list[tuple[float, float, float, float]],
-) -> list[list[tuple]]:
-    """The precomputed natural history of the first ``n`` patients of a block (sim.model.timeline)."""
+) -> Iterator[list[list[tuple]]]:
+    """The precomputed natural history of the first ``n`` patients of each block (sim.model.timeline):
+    the times in one NumPy pass over all the blocks, the entries block by block."""
     b0 = values.progression.burden_at_onset
-    pids = traits.patient_id[:n]
+
+    def first(name: str) -> np.ndarray:  # the first n patients of every block, one after another
+        return np.concatenate([getattr(t, name)[:n] for t, n in zip(blocks, ns, strict=True)])
+
+    pids = first("patient_id")
     levels, order = level_matrix(
-        values.thresholds, b0, *(np.asarray(c) for c in zip(*levels_of, strict=True))
+        values.thresholds,
+        b0,
+        first("tremor_burden"),
+        first("pain_burden"),
+        first("ataxia_burden"),
+        first("disabled_burden"),
     )
-    journey = traits.journey
-    entries, _ = block_entries(
-        n,
-        disease_times(
-            levels,
-            order,
-            b0,
-            traits.rate_per_year[:n],
-            traits.t_faster_phase[:n],
-            values.progression.faster_phase_multiplier,
-        ),
-        life_times(
-            t_background[:n],
-            traits.t_malignancy[:n],
-            traits.excess_death_exp[:n],
-            values.malignancy.excess_mortality_rate_per_year,
-            horizon,
-            pids,
-        ),
-        journey_times(journey, traits.patient_id)[:n],
-        journey_codes(journey)[:n],
+    disease = disease_times(
+        levels,
+        order,
+        b0,
+        first("rate_per_year"),
+        first("t_faster_phase"),
+        values.progression.faster_phase_multiplier,
+    )
+    life = life_times(
+        np.concatenate([t[:n] for t, n in zip(t_backgrounds, ns, strict=True)]),
+        first("t_malignancy"),
+        first("excess_death_exp"),
+        values.malignancy.excess_mortality_rate_per_year,
         horizon,
+        pids,
     )
-    return entries
+    # The journey of every patient of each block, as a block alone checks it (its last patients too).
+    journeys = [t.journey for t in blocks]
+    assert all(j is not None for j in journeys)  # always drawn
+    joined = join_journeys(journeys)  # type: ignore[arg-type]
+    all_ids = np.concatenate([t.patient_id for t in blocks])
+    j_times = journey_times(joined, all_ids)
+    j_codes = journey_codes(joined)
+    start = 0
+    for k, n in enumerate(ns):
+        rows = slice(start, start + n)
+        whole = slice(k * BLOCK_SIZE, k * BLOCK_SIZE + n)
+        entries, _ = block_entries(
+            n,
+            tuple(a[rows] for a in disease),  # type: ignore[arg-type]
+            tuple(a[rows] for a in life),  # type: ignore[arg-type]
+            j_times[whole],
+            j_codes[whole],
+            horizon,
+        )
+        start += n
+        yield entries
 
 
 #: Per treatment type, the parameters that set the time between its recurring events.
@@ -349,10 +421,14 @@ def _run_blocks(shared: tuple, blocks: list[tuple[int, int]]) -> list[BlockOutpu
     """A task of :func:`iter_blocks`: simulate a few consecutive blocks (one task amortises its overhead)."""
     values, table, seed, draw, keep_events, entry_times = shared
     outputs = []
-    for b, n in blocks:
-        with collector_paused():  # see sim.run.collector
+    with collector_paused():  # see sim.run.collector
+        histories = natural_histories(values, table, seed, draw, blocks)
+    for (b, n), history in zip(blocks, histories, strict=True):
+        with collector_paused():
             outputs.append(
-                simulate_block(values, table, seed, draw, b, n, keep_events, _entry_slice(entry_times, b, n))
+                simulate_block(
+                    values, table, seed, draw, b, n, keep_events, _entry_slice(entry_times, b, n), history
+                )
             )
     return outputs
 
@@ -409,7 +485,11 @@ def iter_blocks(
             )
     slots = executor_slots(executor, workers)
     # Chunks of a few blocks amortise the cost of a task; small runs keep every slot busy.
-    chunk = 1 if executor is None and workers == 1 else max(1, min(8, len(plan) // (slots * 4) or 1))
+    # One worker runs them in chunks too: a chunk's natural history is one NumPy pass (natural_histories).
+    if executor is None and workers == 1:
+        chunk = BLOCKS_PER_TASK
+    else:
+        chunk = max(1, min(BLOCKS_PER_TASK, len(plan) // (slots * 4) or 1))
     tasks = [plan[i : i + chunk] for i in range(0, len(plan), chunk)]
     shared = (values, table, int(seed), draw, keep_events, entry_times)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -41,14 +41,25 @@ def natural_history(key_of: Callable[[], Hashable], compute: Callable[[], T]) ->
     completely: the caller's duty (seed, draw, block, cohort size, life table and every natural-history
     value).
     """
+    return shared_natural_histories([key_of], lambda _missing: [compute()])[0]
+
+
+def shared_natural_histories(
+    keys_of: Sequence[Callable[[], Hashable]], compute: Callable[[list[int]], list[T]]
+) -> list[T]:
+    """:func:`natural_history` of several blocks: ``compute(missing)`` returns the natural histories of the
+    blocks at the indices ``missing`` (all of them outside :func:`shared_natural_history`), computed
+    together; those an earlier run stored are read."""
     store: dict | None = getattr(_local, "store", None)
     if store is None:
-        return compute()
-    key = key_of()
-    found = store.get(key)
-    if found is None:
-        found = compute()
-        if len(store) >= MAX_BLOCKS:
-            del store[next(iter(store))]
-        store[key] = found
-    return found
+        return compute(list(range(len(keys_of))))
+    keys = [key_of() for key_of in keys_of]
+    found: list[T | None] = [store.get(key) for key in keys]
+    missing = [i for i, value in enumerate(found) if value is None]
+    if missing:
+        for i, value in zip(missing, compute(missing), strict=True):
+            found[i] = value
+            if len(store) >= MAX_BLOCKS:
+                del store[next(iter(store))]
+            store[keys[i]] = value
+    return found  # type: ignore[return-value]

@@ -23,13 +23,13 @@ def fixed(value: float) -> dict:
 def computed(monkeypatch) -> list[tuple[int, int]]:
     """(draw, block) of every natural history computed (not read from the store)."""
     calls: list[tuple[int, int]] = []
-    original = runner._natural_history
+    original = runner._natural_histories
 
-    def counting(values, table, seed, draw, block, *rest):
-        calls.append((draw, block))
-        return original(values, table, seed, draw, block, *rest)
+    def counting(values, table, seed, draw, blocks, *rest):
+        calls.extend((draw, block) for block, _ in blocks)
+        return original(values, table, seed, draw, blocks, *rest)
 
-    monkeypatch.setattr(runner, "_natural_history", counting)
+    monkeypatch.setattr(runner, "_natural_histories", counting)
     return calls
 
 

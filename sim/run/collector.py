@@ -5,9 +5,9 @@ nearly all freed by reference counting within the patient that made them. The co
 few hundred net allocations, spends its time traversing objects that are alive only for the moment
 (measured on the default scenario: 212 young collections and 20 middle ones per 20,000 patients, 5-6% of
 the run; 42 and 3 with the pause, see benchmarks/README.md). Paused for a task (a few blocks whose natural
-history is computed together), it runs once the task is done, over what the task kept; the few cycles a block
-leaves behind wait that long. Results do not
-depend on it (nothing in the model reads object identities across collections).
+history is computed together), it runs once the task is done, over what the task kept; the few cycles a
+block leaves behind wait that long. Results do not depend on it (nothing in the model reads object
+identities across collections).
 """
 
 from __future__ import annotations

@@ -289,7 +289,7 @@ def _natural_histories(
     if len(blocks) == 1:
         t_backgrounds = [background_death_times(all_traits[0], table, multiplier)]
     else:
-        whole = background_death_times_of(all_traits, table, multiplier)
+        whole = _background_death_times_of(all_traits, table, multiplier)
         t_backgrounds = [whole[k * BLOCK_SIZE : (k + 1) * BLOCK_SIZE] for k in range(len(blocks))]
     levels_of = [
         list(
@@ -314,7 +314,7 @@ def _natural_histories(
     return list(zip(all_traits, t_backgrounds, levels_of, entries, strict=True))
 
 
-def background_death_times_of(blocks: list[BlockTraits], table: LifeTable, multiplier: float) -> np.ndarray:
+def _background_death_times_of(blocks: list[BlockTraits], table: LifeTable, multiplier: float) -> np.ndarray:
     """:func:`background_death_times` of the patients of ``blocks`` (drawn together), in one pass."""
     joined = SimpleNamespace(
         **{

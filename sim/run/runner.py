@@ -145,19 +145,17 @@ def simulate_block(
     block: int,
     n: int,
     keep_events: bool,
+    history: NaturalHistory,
     entry_times: np.ndarray | None = None,
-    history: NaturalHistory | None = None,
 ) -> BlockOutput:
-    """Simulate the first ``n`` patients of block ``block``.
+    """Simulate the first ``n`` patients of block ``block``, whose natural history is ``history``
+    (:func:`natural_histories`, computed for the blocks of a task together).
 
     ``entry_times`` (years from onset, NaN for none; indexed by position in the block) fires the ``entry``
-    trigger of the strategy, as in a trial. ``history`` is the block's natural history if it has been
-    computed already (:func:`natural_histories`, for the blocks of a task together).
+    trigger of the strategy, as in a trial.
     """
     timeline = TIMELINE
     horizon = horizon_of(values)
-    if history is None:
-        history = natural_histories(values, table, seed, draw, [(block, n)])[0]
     traits, t_background, levels_of, entries = history
     times = np.full((n, len(MILESTONES)), np.nan)
     causes = np.zeros(n, dtype=np.int8)
@@ -285,12 +283,8 @@ def _natural_histories(
     treatment changes, computed for all the blocks in one pass (each patient's numbers are those of a
     pass over their block alone: every step is elementwise)."""
     all_traits = draw_blocks(values, table, seed, draw, [b for b, _ in blocks], journey_lists=not timeline)
-    multiplier = values.mortality.background_rate_multiplier
-    if len(blocks) == 1:
-        t_backgrounds = [background_death_times(all_traits[0], table, multiplier)]
-    else:
-        whole = _background_death_times_of(all_traits, table, multiplier)
-        t_backgrounds = [whole[k * BLOCK_SIZE : (k + 1) * BLOCK_SIZE] for k in range(len(blocks))]
+    whole = _background_death_times_of(all_traits, table, values.mortality.background_rate_multiplier)
+    t_backgrounds = [whole[k * BLOCK_SIZE : (k + 1) * BLOCK_SIZE] for k in range(len(blocks))]
     levels_of = [
         list(
             zip(
@@ -431,9 +425,10 @@ def _run_blocks(shared: tuple, blocks: list[tuple[int, int]]) -> list[BlockOutpu
         histories: list[NaturalHistory | None] = list(natural_histories(values, table, seed, draw, blocks))
         for k, (b, n) in enumerate(blocks):
             history, histories[k] = histories[k], None  # freed with the block's patients
+            assert history is not None
             outputs.append(
                 simulate_block(
-                    values, table, seed, draw, b, n, keep_events, _entry_slice(entry_times, b, n), history
+                    values, table, seed, draw, b, n, keep_events, history, _entry_slice(entry_times, b, n)
                 )
             )
     return outputs

@@ -34,22 +34,17 @@ def shared_natural_history() -> Iterator[None]:
         _local.store = None
 
 
-def natural_history(key_of: Callable[[], Hashable], compute: Callable[[], T]) -> T:
-    """``compute()``, or what it returned for the same key earlier inside :func:`shared_natural_history`.
-
-    ``key_of()`` (called only inside, where there is a store to look in) must determine the result
-    completely: the caller's duty (seed, draw, block, cohort size, life table and every natural-history
-    value).
-    """
-    return shared_natural_histories([key_of], lambda _missing: [compute()])[0]
-
-
 def shared_natural_histories(
     keys_of: Sequence[Callable[[], Hashable]], compute: Callable[[list[int]], list[T]]
 ) -> list[T]:
-    """:func:`natural_history` of several blocks: ``compute(missing)`` returns the natural histories of the
-    blocks at the indices ``missing`` (all of them outside :func:`shared_natural_history`), computed
-    together; those an earlier run stored are read."""
+    """The natural histories of several blocks: those an earlier run stored inside
+    :func:`shared_natural_history` are read, the others computed together.
+
+    ``keys_of[i]()`` (called only inside, where there is a store to look in) must determine block ``i``'s
+    natural history completely: the caller's duty (seed, draw, block, cohort size, life table and every
+    natural-history value). ``compute(missing)`` returns the natural histories of the blocks at the indices
+    ``missing`` (all of them outside), in that order.
+    """
     store: dict | None = getattr(_local, "store", None)
     if store is None:
         return compute(list(range(len(keys_of))))

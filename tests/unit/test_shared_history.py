@@ -10,7 +10,7 @@ import pytest
 import sim
 import sim.run.runner as runner
 from sim.run.psa import simulate_strategies
-from sim.run.shared_history import MAX_BLOCKS, natural_history, shared_natural_history
+from sim.run.shared_history import MAX_BLOCKS, shared_natural_histories, shared_natural_history
 
 FOLDER = Path(sim.default_scenario_path()).parent
 
@@ -66,6 +66,11 @@ def test_arms_whose_natural_history_differs_share_nothing(computed) -> None:
     assert len(computed) == 4
     alone = sim.simulate(faster, n_patients=300, seed=5).patients
     pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+
+
+def natural_history(key_of, compute):
+    """One block's natural history through the store."""
+    return shared_natural_histories([key_of], lambda missing: [compute() for _ in missing])[0]
 
 
 def test_the_store_is_bounded_and_emptied_on_leaving() -> None:

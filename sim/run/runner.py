@@ -309,11 +309,12 @@ def _natural_histories(
 
 
 def _background_death_times_of(blocks: list[BlockTraits], table: LifeTable, multiplier: float) -> np.ndarray:
-    """:func:`background_death_times` of the patients of ``blocks`` (drawn together), in one pass."""
+    """:func:`background_death_times` of the patients of ``blocks`` (drawn together), in one pass: given
+    the blocks' ids and the traits it reads, joined."""
     joined = SimpleNamespace(
         **{
             name: np.concatenate([getattr(t, name) for t in blocks])
-            for name in ("male", "age_at_onset", "background_death_exp")
+            for name in ("patient_id", "male", "age_at_onset", "background_death_exp")
         }
     )
     return background_death_times(joined, table, multiplier)  # type: ignore[arg-type]

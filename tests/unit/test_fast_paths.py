@@ -273,12 +273,17 @@ def test_a_block_of_patients_leaves_no_cyclic_garbage(name: str) -> None:
     reused SimPy environment refers to itself (its bound event classes): one small cycle per block."""
     scenario = sim.load_scenario(SCENARIOS / name)
     values, table = scenario.values(), runner.life_table_for(scenario)
-    runner.simulate_block(values, table, 7, 0, 0, 256, False)  # imports and caches
+
+    def simulate_block(block: int) -> None:
+        history = runner.natural_histories(values, table, 7, 0, [(block, 256)])[0]
+        runner.simulate_block(values, table, 7, 0, block, 256, False, history)
+
+    simulate_block(0)  # imports and caches
     was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
     try:
-        runner.simulate_block(values, table, 7, 0, 1, 256, False)
+        simulate_block(1)
         unreachable = gc.collect()
     finally:
         if was_enabled:

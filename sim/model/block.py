@@ -20,7 +20,7 @@ import simpy
 
 from sim.errors import EventBudgetExceeded, SimulationError
 from sim.model.outcomes import OutcomeAccounting
-from sim.model.process import COLUMN, Patient, fresh_environment, threshold_list
+from sim.model.process import COLUMN, Entry, Patient, fresh_environment, threshold_list
 from sim.model.strategy import StrategyEngine
 
 DEATH_COLUMN = COLUMN["t_death"]
@@ -38,7 +38,7 @@ class BlockPatients:
     #: Per patient: tremor, pain, ataxia and disability levels (:func:`sim.model.process.threshold_list`).
     levels: list[tuple[float, float, float, float]]
     #: With the timeline: each patient's precomputed entries (:func:`sim.model.timeline.block_entries`).
-    entries: list[list[tuple]] | None
+    entries: list[list[Entry]] | None
     #: Without it: each patient's diagnostic journey, background death, transformation and excess-death
     #: exponential (the event-by-event formulation).
     journeys: list

@@ -256,9 +256,9 @@ class OutcomeAccounting:
                     qalys += gain * (b - a)
                     qalys_disc += gain * flow(a, b, de)
 
-        # Only the flows above have touched DISEASE_CARE so far; the courses' one-off amounts come after them.
-        undisc[DISEASE_CARE] = care_undisc
-        disc[DISEASE_CARE] = care_disc
+        # Only the flows above have touched DISEASE_CARE so far; the courses' one-off amounts come after them,
+        # the sessions of physiotherapy added to the same running sums in C doubles (no other course costs
+        # DISEASE_CARE: the same additions in the same order as in the ledger's list).
         costing = self._costing
         for course in courses:
             rule = costing[course.treatment]
@@ -267,10 +267,12 @@ class OutcomeAccounting:
                 if amount:
                     for t, _ in course.doses:
                         if t < t_end:
-                            undisc[DISEASE_CARE] += amount
-                            disc[DISEASE_CARE] += amount * math.exp(-dc * t)
+                            care_undisc += amount
+                            care_disc += amount * math.exp(-dc * t)
             else:
                 _course_costs(course, rule, t_end, ledger)
+        undisc[DISEASE_CARE] = care_undisc
+        disc[DISEASE_CARE] = care_disc
 
         return (
             t_end,

@@ -32,7 +32,7 @@ import itertools
 import math
 from collections.abc import Callable, Generator
 from operator import itemgetter
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import simpy
@@ -40,35 +40,17 @@ from simpy.core import EmptySchedule
 from simpy.events import NORMAL, URGENT
 
 from sim.errors import EventBudgetExceeded, SimulationError
+from sim.model import milestones
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.scheduled import Scheduled
 from sim.model.timeline import DEATH, JOURNEY, PHASE, THRESHOLD
 
 MRS_OF_THRESHOLD: Final = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
-MILESTONES: Final = (
-    "t_sensory_hands",
-    "t_ataxia",
-    "t_mrs2",
-    "t_weakness",
-    "t_disabled",
-    "t_walking_aid",
-    "t_mrs4",
-    "t_mrs5",
-    "t_tremor",
-    "t_pain",
-    "t_faster_phase",
-    "t_presentation",
-    "t_cidp_label",
-    "t_diagnosis",
-    "t_malignancy",
-    "t_death",
-)
-COLUMN: Final = {name: i for i, name in enumerate(MILESTONES)}
-EVENT_COLUMN: Final = {name[2:]: i for name, i in COLUMN.items()} | {
-    "tremor": COLUMN["t_tremor"],
-    "neuropathic_pain": COLUMN["t_pain"],
-    "malignancy": COLUMN["t_malignancy"],
-}
+# The milestone columns live in sim.model.milestones (the timeline reads them too). Bound here as Final
+# names: the compiled model reads them as its own constants, not as attributes of another module.
+MILESTONES: Final = milestones.MILESTONES
+COLUMN: Final = milestones.COLUMN
+EVENT_COLUMN: Final = milestones.EVENT_COLUMN
 DEATH_CAUSES: Final = ("", "background", "malignancy", "treatment")
 INF: Final = math.inf
 NAN: Final = math.nan
@@ -78,6 +60,12 @@ _time_of: Final = itemgetter(0)
 OFF_TIMELINE: Final = 0
 ON_TIMELINE: Final = 1
 LEFT_TIMELINE: Final = 2
+#: A timeline entry (:func:`sim.model.timeline.block_entries`): time, event, detail, value (an mRS or a
+#: cause of death as an int, NaN otherwise), kind, burden from then on (NaN but for the disease kinds) and the
+#: event's milestone column (-1 for none). The compiled walk reads the kind and the column as C integers;
+#: the time and the burden stay Python floats (Any), passed on as they are to the record and the milestone
+#: columns (as C doubles they would be boxed anew for each).
+Entry = tuple[Any, str, str, Any, int, Any, int]
 #: Most scheduled waits one patient may make (a second line of defence behind the domain limits of the
 #: scenario schema). A lifetime with every treatment of the bundled scenarios needs well under a thousand;
 #: a patient who needs more is caught in a cycle that some parameter makes ever faster.
@@ -204,7 +192,7 @@ class Patient:
         self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
         self.reversals: list[tuple[float, float]] = []  # (time, burden reversed) by treatments
         # A precomputed natural history (sim.model.timeline), recorded up to ``cursor`` (see follow()).
-        self.pending: list[tuple] = []
+        self.pending: list[Entry] = []
         self.cursor = 0
         self.timeline = OFF_TIMELINE
         self.make_thresholds: Callable[[], list[tuple[float, str, int]]] | None = None
@@ -464,7 +452,7 @@ class Patient:
 
     # ------------------------------------------------------------------ precomputed timeline
     def follow(
-        self, entries: list[tuple], make_thresholds: Callable[[], list[tuple[float, str, int]]]
+        self, entries: list[Entry], make_thresholds: Callable[[], list[tuple[float, str, int]]]
     ) -> None:
         """Live the precomputed natural history ``entries`` (:func:`sim.model.timeline.block_entries`).
 
@@ -501,13 +489,15 @@ class Patient:
             entries = self.pending  # replaced when the timeline's disease part ends
             j = self.cursor
             n = len(entries)
-            while j < n and entries[j][1] not in listened and entries[j][4] != DEATH:
+            while j < n:
+                t, event, _, _, kind, _, _ = entries[j]
+                if kind == DEATH or event in listened:
+                    break
                 j += 1
             if j == n:
                 break
-            t = entries[j][0]
             env = self.env
-            if t > env._now or (not woke and entries[j][4] != JOURNEY):
+            if t > env._now or (not woke and kind != JOURNEY):
                 queue = env._queue
                 if queue and queue[0][0] <= t:  # another event comes first: wait for the entry's own
                     self.wait_at(t).callbacks.append(functools.partial(self._woken, entries, j))
@@ -535,7 +525,7 @@ class Patient:
         if t > env._now:
             env._now = t
 
-    def _woken(self, entries: list[tuple], j: int, _event: simpy.Event | None = None) -> None:
+    def _woken(self, entries: list[Entry], j: int, _event: simpy.Event | None = None) -> None:
         """The walk reached entry ``j`` of ``entries``; a treatment may have changed the timeline since."""
         if self.pending is not entries:  # look again from the cursor
             self._walk(True)
@@ -571,7 +561,7 @@ class Patient:
         quiet = self.quiet  # the list itself: later() pushes onto it, _run_quiet pops from it
         j = self.cursor
         while j < upto:
-            t, event, detail, value, kind, burden = entries[j]
+            t, event, detail, value, kind, burden, column = entries[j]
             if quiet and quiet[0][0] <= t:  # a later() action due first
                 self.cursor = j
                 self._run_quiet(t)
@@ -592,7 +582,6 @@ class Patient:
                 self.cursor = j
                 self.die(value, detail)
                 return
-            column = EVENT_COLUMN.get(event, -1)
             if column >= 0:
                 times[column] = t
             history.append((t, event, detail, value))

@@ -14,9 +14,10 @@ previous one; the clock adds each wait to the time of the previous event), eleme
 the times are bit for bit those of the event-by-event formulation (``runner.TIMELINE = False``; compared on
 every shipped scenario by the test suite).
 
-An entry is ``(time, event, detail, value, kind, burden)``: ``kind`` says what it does to the patient's state
-(:data:`THRESHOLD`, :data:`PHASE`, :data:`LIFE`, :data:`JOURNEY`, :data:`DEATH`) and ``burden`` is the
-burden from then on for the two disease kinds (NaN otherwise).
+An entry is ``(time, event, detail, value, kind, burden, column)``: ``kind`` says what it does to the
+patient's state (:data:`THRESHOLD`, :data:`PHASE`, :data:`LIFE`, :data:`JOURNEY`, :data:`DEATH`), ``burden``
+is the burden from then on for the two disease kinds (NaN otherwise) and ``column`` the milestone column its
+event sets (:data:`sim.model.milestones.EVENT_COLUMN`, -1 for none).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 
 from sim.errors import SimulationError
 from sim.model.cohort import JOURNEY_SLOTS, TITRE_BANDS, JourneyArrays
-from sim.model.milestones import THRESHOLD_ORDER
+from sim.model.milestones import EVENT_COLUMN, THRESHOLD_ORDER
 
 # What an entry does to the patient (Final: the compiled model reads them as constants).
 THRESHOLD: Final = 0
@@ -69,6 +70,7 @@ _J_SEROLOGY = tuple(
 _EVENTS = np.array([c[0] for c in _CODES], dtype=object)
 _DETAILS = np.array([c[1] for c in _CODES], dtype=object)
 _KINDS = np.array([c[2] for c in _CODES])
+_COLUMNS = np.array([EVENT_COLUMN.get(c[0], -1) for c in _CODES])
 
 
 def level_matrix(
@@ -294,6 +296,7 @@ def block_entries(
             value.tolist(),
             kind.tolist(),
             burden[p, col].tolist(),
+            _COLUMNS[code].tolist(),
             strict=True,
         )
     )

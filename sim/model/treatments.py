@@ -305,6 +305,7 @@ class TreatmentBase:
         self.p = params
         self.ctx = context
         self.stop_on_ae = stop_on_ae
+        self.kind: str = params.type
         self.effect_key = "effect:" + name
         # Keys of this treatment in ``patient.state``, built once (they are read on every rule check).
         self.active_key = "active:" + name
@@ -340,7 +341,7 @@ class TreatmentBase:
     def start(self, patient: Patient) -> Course:
         state = patient.state
         number = state.get(self.count_key, 0) + 1
-        course = Course(self.name, self.p.type, number, patient.env._now)
+        course = Course(self.name, self.kind, number, patient.env._now)
         self.courses(patient).append(course)
         state[self.count_key] = number
         state[self.active_key] = course
@@ -644,20 +645,25 @@ class PainDrugTreatment(TreatmentBase):
     """Gabapentin or duloxetine for neuropathic pain: 50% relief in ``p_placebo + 1/NNT``; some stop for side
     effects. The drug changes pain, not the neuropathy."""
 
+    def __init__(
+        self, name: str, params: SimpleNamespace, context: TreatmentContext, stop_on_ae: bool
+    ) -> None:
+        super().__init__(name, params, context, stop_on_ae)
+        # Read for every course: typed copies of the parameters (the same values, computed the same way).
+        self.p_relief: float = min(1.0, params.p_placebo_response + 1.0 / params.nnt)
+        self.p_stops: float = params.p_discontinue_adverse_event
+        self.cost_per_year: float = params.cost_per_year
+
     def traits(self, patient: Patient) -> dict:
         key = self.traits_key
         if key not in patient.state:
             u = self.ctx.trait_uniforms(self.name, patient.pid)
-            p_relief = min(1.0, self.p.p_placebo_response + 1.0 / self.p.nnt)
-            patient.state[key] = {
-                "responder": bool(u[0] < p_relief),
-                "stops": bool(u[1] < self.p.p_discontinue_adverse_event),
-            }
+            patient.state[key] = {"responder": bool(u[0] < self.p_relief), "stops": bool(u[1] < self.p_stops)}
         return patient.state[key]
 
     def launch(self, patient: Patient, course: Course) -> None:
         traits = self.traits(patient)
-        course.cost_per_year = self.p.cost_per_year
+        course.cost_per_year = self.cost_per_year
         course.responder = traits["responder"]
         self.after(patient, 2 * WEEK, lambda: self._titrated(patient, course, traits))  # titration
 
@@ -677,18 +683,26 @@ class PhysiotherapyTreatment(TreatmentBase):
     """A course of physiotherapy and occupational therapy sessions: better balance and function for some
     months (a utility gain in the economics layer); it does not change demyelination."""
 
+    def __init__(
+        self, name: str, params: SimpleNamespace, context: TreatmentContext, stop_on_ae: bool
+    ) -> None:
+        super().__init__(name, params, context, stop_on_ae)
+        # Read for every course: typed copies of the parameters (the same values, computed the same way).
+        self.sessions: int = params.sessions_per_course
+        self.course_years: float = params.course_weeks * WEEK
+        self.session_step: float = params.course_weeks * WEEK / self.sessions
+        self.benefit_months: Any = params.benefit_months  # recorded as given (a float, or NumPy's in a PSA)
+
     def launch(self, patient: Patient, course: Course) -> None:
-        p = self.p
         t0: float = patient.env._now
-        n: int = p.sessions_per_course
-        step: float = p.course_weeks * WEEK / n
-        course.doses = [(t0 + i * step, 1.0) for i in range(n)]
+        step = self.session_step
+        course.doses = [(t0 + i * step, 1.0) for i in range(self.sessions)]
         # The end of the course decides nothing (no rule can listen to its events, see TRIGGERS of the
         # schema; only a physiotherapy rule reads whether it is still running): no SimPy event.
-        patient.later(p.course_weeks * WEEK, lambda t: self._completed(patient, course, t))
+        patient.later(self.course_years, lambda t: self._completed(patient, course, t))
 
     def _completed(self, patient: Patient, course: Course, t: float) -> None:
-        patient.log_quiet(t, "function_improved", self.name, self.p.benefit_months)
+        patient.log_quiet(t, "function_improved", self.name, self.benefit_months)
         self.finish(patient, course, "completed", at=t)
 
 

@@ -22,7 +22,7 @@ import simpy
 import sim
 import sim.run.runner as runner
 from sim.errors import SimulationError
-from sim.model.process import MILESTONES, Patient, fresh_environment
+from sim.model.process import COLUMN, MILESTONES, Patient, fresh_environment
 from sim.model.timeline import DEATH, THRESHOLD
 from sim.model.treatments import WEEK, PhysiotherapyTreatment
 
@@ -101,9 +101,9 @@ def _walking_patient(listener) -> Patient:
     p.listened = frozenset({"sensory_hands", "ataxia"})
     p.listener = listener
     entries = [
-        (0.8, "sensory_hands", "", 1, THRESHOLD, 0.18),
-        (1.8, "ataxia", "", 1, THRESHOLD, 0.28),
-        (3.0, "death", "background", 1, DEATH, math.nan),
+        (0.8, "sensory_hands", "", 1, THRESHOLD, 0.18, COLUMN["t_sensory_hands"]),
+        (1.8, "ataxia", "", 1, THRESHOLD, 0.28, COLUMN["t_ataxia"]),
+        (3.0, "death", "background", 1, DEATH, math.nan, COLUMN["t_death"]),
     ]
     p.follow(entries, lambda: [])
     return p

@@ -41,9 +41,8 @@ MUTATIONS = (
         "treatment_death_continues",
         "a death caused by a treatment or a treatment-induced cancer does not end the patient's simulation",
         "sim/model/process.py",
-        "        if not self.end.triggered:\n            self.end.succeed()\n\n    def _count_wait(",
-        "        if not self.end.triggered and cause != 3:\n"
-        "            self.end.succeed()\n\n    def _count_wait(",
+        "        self._signal_end()\n\n    def _count_wait(",
+        "        if cause != 3:\n            self._signal_end()\n\n    def _count_wait(",
         (
             "tests/unit/test_treatment_rules.py",
             "tests/property/test_treatment_stateful.py",

@@ -20,7 +20,7 @@ import simpy
 
 from sim.errors import EventBudgetExceeded, SimulationError
 from sim.model.outcomes import OutcomeAccounting
-from sim.model.process import COLUMN, Entry, Patient, fresh_environment, threshold_list
+from sim.model.process import COLUMN, MILESTONES, NAN, Entry, Patient, fresh_environment, threshold_list
 from sim.model.strategy import StrategyEngine
 
 DEATH_COLUMN = COLUMN["t_death"]
@@ -78,7 +78,7 @@ def live_block(
     where: str,
 ) -> BlockLives:
     """Live the first ``n`` patients of a block in order; ``times`` and ``causes`` receive their milestone
-    times and causes of death.
+    times and causes of death (``times`` once all of them have lived: each fills a list of their own).
 
     ``where`` (``"(draw D, seed S)"``) is added to the message of an error, with the patient who raised it:
     what reproduces it. An :class:`~sim.errors.EventBudgetExceeded` propagates as it is, for the caller to
@@ -91,16 +91,19 @@ def live_block(
     courses: list | None = [] if keep_events else None
     entries = patients.entries
     env: simpy.Environment | None = None
+    n_columns = len(MILESTONES)
+    all_times: list[float] = []  # the patients' rows of ``times``, one after another
     for i in range(n):
         pid = patients.pids[i]
         env = fresh_environment(env)
         levels = patients.levels[i]
+        patient_times = [NAN] * n_columns
         patient = Patient(
             env,
             pid,
             patients.ages[i],
             horizon,
-            times[i],
+            patient_times,
             b0,
             patients.rates[i],
             patients.t_faster[i],
@@ -131,7 +134,7 @@ def live_block(
                 if enters:
                     env.process(_entry(patient, float(entry_times[i])))  # type: ignore[index]
             patient.run()
-            t_end = float(times[i, DEATH_COLUMN]) if not patient.alive else horizon
+            t_end = float(patient_times[DEATH_COLUMN]) if not patient.alive else horizon
             if silent_journeys and not timeline:
                 patient.write_journey(patients.journeys[i], t_end)
         except EventBudgetExceeded:
@@ -140,6 +143,7 @@ def live_block(
             raise SimulationError(f"{exc} {where}") from exc
         except Exception as exc:  # surface the patient, draw and seed; never drop a patient silently
             raise SimulationError(f"patient {pid} {where} failed: {exc!r}") from exc
+        all_times.extend(patient_times)
         causes[i] = patient.death_cause
         segments_of.append(patient.segments)
         patient_courses: Sequence = patient.state.get("courses", ())
@@ -171,6 +175,8 @@ def live_block(
                 )
                 for c in patient_courses
             )
+    if n:
+        times[:n] = np.array(all_times, dtype=np.float64).reshape(n, n_columns)
     if env is not None:  # the last patient's pending events refer to them and them to the environment: a
         fresh_environment(env)  # cycle that would keep the block's strategy and treatments for the collector
     return BlockLives(count_rows, segments_of, econ_rows, events, courses)

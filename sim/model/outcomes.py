@@ -161,8 +161,6 @@ class OutcomeAccounting:
         care = self.care
         kinds = self._kinds
         ledger = _Ledger(t_end, dc)
-        undisc = ledger.undisc
-        disc = ledger.disc
         care_undisc = care_disc = 0.0  # the DISEASE_CARE flows of the spells, in spell order
         malignancy_care = self.malignancy_care
 
@@ -271,6 +269,7 @@ class OutcomeAccounting:
                             care_disc += amount * math.exp(-dc * t)
             else:
                 _course_costs(course, rule, t_end, ledger)
+        undisc, disc = ledger.totals()
         undisc[DISEASE_CARE] = care_undisc
         disc[DISEASE_CARE] = care_disc
 
@@ -315,16 +314,62 @@ class _Ledger:
     added within follow-up (``[0, t_end)``).
 
     A class rather than closures over the totals: a closure and its environment refer to each other, so
-    every patient would leave cyclic garbage behind for the collector.
+    every patient would leave cyclic garbage behind for the collector. Each total is a field of its own
+    (a C double in the compiled accounting; an item of a list is a boxed float, made anew by every
+    addition); :meth:`totals` lists them in ``COST_CATEGORIES`` order.
     """
 
-    __slots__ = ("undisc", "disc", "t_end", "dc")
+    __slots__ = (
+        "t_end",
+        "dc",
+        "drugs",
+        "drugs_disc",
+        "administration",
+        "administration_disc",
+        "monitoring",
+        "monitoring_disc",
+        "adverse_events",
+        "adverse_events_disc",
+        "diagnostics",
+        "diagnostics_disc",
+        "devices",
+        "devices_disc",
+        "disease_care",
+        "disease_care_disc",
+    )
 
     def __init__(self, t_end: float, dc: float) -> None:
-        self.undisc = [0.0] * N_CATEGORIES
-        self.disc = [0.0] * N_CATEGORIES
         self.t_end = t_end
         self.dc = dc
+        self.drugs = self.drugs_disc = 0.0
+        self.administration = self.administration_disc = 0.0
+        self.monitoring = self.monitoring_disc = 0.0
+        self.adverse_events = self.adverse_events_disc = 0.0
+        self.diagnostics = self.diagnostics_disc = 0.0
+        self.devices = self.devices_disc = 0.0
+        self.disease_care = self.disease_care_disc = 0.0
+
+    def totals(self) -> tuple[list[float], list[float]]:
+        """The undiscounted and the discounted totals, in ``COST_CATEGORIES`` order."""
+        undisc = [
+            self.drugs,
+            self.administration,
+            self.monitoring,
+            self.adverse_events,
+            self.diagnostics,
+            self.devices,
+            self.disease_care,
+        ]
+        disc = [
+            self.drugs_disc,
+            self.administration_disc,
+            self.monitoring_disc,
+            self.adverse_events_disc,
+            self.diagnostics_disc,
+            self.devices_disc,
+            self.disease_care_disc,
+        ]
+        return undisc, disc
 
     def one_off(self, category: int, amount: float, t: float) -> None:
         if t < self.t_end and amount:
@@ -336,19 +381,45 @@ class _Ledger:
         if t < self.t_end and (drug or administration):
             factor = math.exp(-self.dc * t)
             if drug:
-                self._add(DRUGS, drug, factor)
+                self.drugs += drug
+                self.drugs_disc += drug * factor
             if administration:
-                self._add(ADMINISTRATION, administration, factor)
+                self.administration += administration
+                self.administration_disc += administration * factor
 
     def _add(self, category: int, amount: float, factor: float) -> None:
-        self.undisc[category] += amount
-        self.disc[category] += amount * factor
+        self._add_both(category, amount, amount * factor)
+
+    def _add_both(self, category: int, undisc: float, disc: float) -> None:
+        """Add ``undisc`` and ``disc`` to the totals of ``category``."""
+        if category == DRUGS:
+            self.drugs += undisc
+            self.drugs_disc += disc
+        elif category == ADMINISTRATION:
+            self.administration += undisc
+            self.administration_disc += disc
+        elif category == MONITORING:
+            self.monitoring += undisc
+            self.monitoring_disc += disc
+        elif category == ADVERSE_EVENTS:
+            self.adverse_events += undisc
+            self.adverse_events_disc += disc
+        elif category == DIAGNOSTICS:
+            self.diagnostics += undisc
+            self.diagnostics_disc += disc
+        elif category == DEVICES:
+            self.devices += undisc
+            self.devices_disc += disc
+        elif category == DISEASE_CARE:
+            self.disease_care += undisc
+            self.disease_care_disc += disc
+        else:
+            raise ValueError(f"unknown cost category {category}; allowed: 0 to {N_CATEGORIES - 1}")
 
     def per_year(self, category: int, amount: float, t1: float, t2: float) -> None:
         t2 = min(t2, self.t_end)
         if t2 > t1 and amount:
-            self.undisc[category] += amount * (t2 - t1)
-            self.disc[category] += amount * flow(t1, t2, self.dc)
+            self._add_both(category, amount * (t2 - t1), amount * flow(t1, t2, self.dc))
 
 
 #: How a course is costed (:class:`_CourseCosting`).

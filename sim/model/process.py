@@ -34,7 +34,6 @@ from collections.abc import Callable, Generator
 from operator import itemgetter
 from typing import Any, Final
 
-import numpy as np
 import simpy
 from simpy.core import EmptySchedule
 from simpy.events import NORMAL, URGENT
@@ -94,9 +93,11 @@ def _no_listener(patient: Patient, event: str, detail: str) -> None:
 class Patient:
     """The state of one simulated patient while their processes run.
 
-    ``history`` is the patient's own record: ``(time, event, detail, value)`` tuples in time order, from
-    which outcomes (costs, QALYs) are computed by pure functions; ``segments`` the burden path as
-    ``(time, burden, rate)`` at every change.
+    ``times`` is the patient's row of milestone times (:data:`MILESTONES` order, NaN for none), filled in
+    place: a list, not a row of the block's NumPy array, because an item stored into a list costs a tenth
+    of one stored into an array. ``history`` is the patient's own record: ``(time, event, detail,
+    value)`` tuples in time order, from which outcomes (costs, QALYs) are computed by pure functions;
+    ``segments`` the burden path as ``(time, burden, rate)`` at every change.
     """
 
     __slots__ = (
@@ -124,7 +125,7 @@ class Patient:
         "in_disease_step",
         "death_cause",
         "alive",
-        "end",
+        "_end",
         "listened",
         "listener",
         "state",
@@ -144,7 +145,7 @@ class Patient:
         pid: int,
         age0: float,
         horizon: float,
-        times: np.ndarray,
+        times: list[float],
         b0: float,
         base_rate: float,
         t_faster: float,
@@ -183,7 +184,7 @@ class Patient:
         self.in_disease_step = False
         self.death_cause = 0
         self.alive = True
-        self.end = env.event()
+        self._end: simpy.Event | None = None  # see the end property
         # The strategy hears only the events its rules listen to (most events concern no rule).
         self.listened: frozenset[str] = frozenset()
         self.listener: Callable[[Patient, str, str], None] = _no_listener  # called only for `listened`
@@ -200,6 +201,27 @@ class Patient:
         self.quiet: list[tuple[float, int, Callable[[float], None]]] = []
 
     # ------------------------------------------------------------------ state
+    @property
+    def end(self) -> simpy.Event:
+        """The event of the end of the patient's simulation (death or the horizon): processed, it ends
+        :meth:`run`; ``env.run(until=patient.end)`` runs the patient as :meth:`run` does.
+
+        Made only when asked for before the end, or at the end as an event already scheduled (one
+        interpreted call, where an event made with the patient and succeeded at the end costs three):
+        either way it is scheduled when and where ``end.succeed()`` schedules it.
+        """
+        if self._end is None:
+            self._end = self.env.event()
+        return self._end
+
+    def _signal_end(self) -> None:
+        """``end.succeed()``, unless the end is already signalled."""
+        end = self._end
+        if end is None:
+            self._end = Scheduled(self.env, self.env._now, NORMAL)  # where Event.succeed schedules it
+        elif not end.triggered:
+            end.succeed()
+
     @property
     def rate(self) -> float:
         return self.base_rate * self.phase_multiplier * self.rate_multiplier
@@ -387,8 +409,7 @@ class Patient:
         self.alive = False
         self.death_cause = cause
         self.record("death", detail or DEATH_CAUSES[cause], cause)
-        if not self.end.triggered:
-            self.end.succeed()
+        self._signal_end()
 
     def _count_wait(self) -> None:
         self.n_waits += 1
@@ -419,13 +440,11 @@ class Patient:
         failure of an event nobody defused), so that the compiled loop does not call into interpreted code
         for every event.
         """
-        ended: list = []
-        self.end.callbacks.append(ended.append)
         env = self.env
         queue: list = env._queue
         pop = heapq.heappop
         try:
-            while not ended:
+            while True:
                 if not queue:
                     raise EmptySchedule()
                 now, _, _, event = pop(queue)
@@ -439,6 +458,8 @@ class Patient:
                     exc = type(failure)(*failure.args)  # a copy with a new traceback, as SimPy raises it
                     exc.__cause__ = failure
                     raise exc
+                if event is self._end:
+                    break
         except EmptySchedule:
             raise SimulationError(
                 f"patient {self.pid}: no event left at t = {self.env._now:.6g} years before the end of "
@@ -536,8 +557,7 @@ class Patient:
 
     def _walk_end(self) -> None:
         self._flush(len(self.pending))
-        if not self.end.triggered:
-            self.end.succeed()
+        self._signal_end()
 
     def _catch_up(self, now: float) -> None:
         """Record the timeline's entries before ``now``."""
@@ -745,8 +765,7 @@ class Patient:
             self.die(cause, DEATH_CAUSES[cause])
         elif horizon < INF:
             yield self.wait_until(horizon)
-        if not self.end.triggered:
-            self.end.succeed()
+        self._signal_end()
 
 
 class _Resume:

@@ -31,7 +31,7 @@ class PatientMachine(RuleBasedStateMachine):
     def start(self, rate: float, pid: int, tremor: float | None) -> None:
         self.env = simpy.Environment()
         b0 = VALUES.progression.burden_at_onset
-        self.times = np.full(len(MILESTONES), np.nan)
+        self.times = [math.nan] * len(MILESTONES)
         self.patient = Patient(
             self.env,
             pid,

@@ -40,7 +40,7 @@ STEPS = [
 
 def _patient(t_death: float) -> Patient:
     env = simpy.Environment()
-    p = Patient(env, 5, 60.0, 10.0, np.full(len(MILESTONES), np.nan), 0.0, 0.0625, math.inf, 1.0, [])
+    p = Patient(env, 5, 60.0, 10.0, [math.nan] * len(MILESTONES), 0.0, 0.0625, math.inf, 1.0, [])
     p.start_disease()
     env.process(p.life(t_death, math.inf, 1.0, 0.0))
     return p
@@ -97,7 +97,7 @@ def test_the_strategy_hears_only_the_events_its_rules_listen_to() -> None:
 def _walking_patient(listener) -> Patient:
     """A patient on a precomputed timeline of two entries a rule listens to, then death at t = 3."""
     env = simpy.Environment()
-    p = Patient(env, 7, 60.0, math.inf, np.full(len(MILESTONES), np.nan), 0.1, 0.1, math.inf, 1.0, [])
+    p = Patient(env, 7, 60.0, math.inf, [math.nan] * len(MILESTONES), 0.1, 0.1, math.inf, 1.0, [])
     p.listened = frozenset({"sensory_hands", "ataxia"})
     p.listener = listener
     entries = [
@@ -201,7 +201,7 @@ def test_a_course_ended_quietly_ends_as_one_ended_by_a_simpy_timeout(monkeypatch
 
 def _quiet_patient(horizon: float = math.inf) -> Patient:
     env = simpy.Environment()
-    return Patient(env, 9, 60.0, horizon, np.full(len(MILESTONES), np.nan), 0.1, 0.0, math.inf, 1.0, [])
+    return Patient(env, 9, 60.0, horizon, [math.nan] * len(MILESTONES), 0.1, 0.0, math.inf, 1.0, [])
 
 
 def test_a_quiet_action_is_recorded_in_time_order_and_only_within_follow_up() -> None:

@@ -28,7 +28,7 @@ def make_patient(
     pid: int = 42,
 ) -> Patient:
     env = simpy.Environment()
-    times = np.full(len(MILESTONES), np.nan)
+    times = [math.nan] * len(MILESTONES)
     if thresholds is None:
         thresholds = [(0.625, "disabled", COLUMN["t_disabled"])]
     return Patient(

@@ -257,7 +257,7 @@ def test_an_earlier_course_does_not_end_the_benefit_of_a_newer_one(base):
     ).values()
     env = simpy.Environment()
     b0 = values.progression.burden_at_onset
-    times = np.full(len(MILESTONES), np.nan)
+    times = [math.nan] * len(MILESTONES)
     th = threshold_list(values.thresholds, b0, float("nan"), float("nan"))
     patient = Patient(env, 3, 60.0, math.inf, times, b0, 0.05, math.inf, 1.0, th)
     patient.start_disease()

@@ -51,7 +51,7 @@ import simpy
 
 import sim
 from sim.model.compiled import INTERPRETED_VARIABLE, compiled_modules
-from sim.model.process import Patient
+from sim.model.process import Patient, Wait
 from sim.run import runner
 from sim.run.runner import versions
 
@@ -103,7 +103,7 @@ def count_model_events(
 
     def counting_pop(heap: list) -> Any:
         item = original_pop(heap)
-        if len(item) == 4 and isinstance(item[3], simpy.Event):  # SimPy's heap, not the quiet actions'
+        if len(item) == 4 and isinstance(item[3], (simpy.Event, Wait)):  # SimPy's heap, not the quiet one
             by_kind[type(item[3]).__name__] += 1
         return item
 

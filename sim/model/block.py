@@ -20,7 +20,15 @@ import simpy
 
 from sim.errors import EventBudgetExceeded, SimulationError
 from sim.model.outcomes import OutcomeAccounting
-from sim.model.process import COLUMN, MILESTONES, NAN, Entry, Patient, fresh_environment, threshold_list
+from sim.model.process import (
+    COLUMN,
+    MILESTONES,
+    NAN,
+    Entry,
+    Patient,
+    fresh_environment,
+    threshold_list,
+)
 from sim.model.strategy import StrategyEngine
 
 DEATH_COLUMN = COLUMN["t_death"]
@@ -189,7 +197,7 @@ def _thresholds_of(
     return functools.partial(threshold_list, thresholds, b0, *levels)
 
 
-def _entry(patient: Patient, t: float) -> Generator[simpy.Event, None, None]:
+def _entry(patient: Patient, t: float) -> Generator[Any, None, None]:  # yields a Wait, as SimPy takes
     """Trial entry at time ``t``: the ``entry`` trigger of the strategy."""
     yield patient.wait_until(t)
     patient.log("entry", "enters the trial")

@@ -41,7 +41,6 @@ from simpy.events import NORMAL, URGENT
 from sim.errors import EventBudgetExceeded, SimulationError
 from sim.model import milestones
 from sim.model.milestones import THRESHOLD_ORDER
-from sim.model.scheduled import Scheduled
 from sim.model.timeline import DEATH, JOURNEY, PHASE, THRESHOLD
 
 MRS_OF_THRESHOLD: Final = {"mrs2": 2, "disabled": 3, "mrs4": 4, "mrs5": 5}
@@ -69,6 +68,47 @@ Entry = tuple[Any, str, str, Any, int, Any, int]
 #: scenario schema). A lifetime with every treatment of the bundled scenarios needs well under a thousand;
 #: a patient who needs more is caught in a cycle that some parameter makes ever faster.
 EVENT_BUDGET = 100_000
+
+
+class Wait:
+    """A patient's wait: an event already on its environment's heap, at time ``t``, succeeded with the value
+    ``None``, ordered as SimPy orders its own events (by time, then ``priority``, ``simpy.events.NORMAL``
+    for a timeout, then creation). What ``env.timeout(delay)`` makes, less what nothing here reads.
+
+    Not a :class:`simpy.Event`, but what SimPy reads of one: a process that yields it and
+    ``Environment.step`` read and set only ``callbacks``, ``_ok`` and ``_value`` (and ``env``). A class of
+    the compiled model (the build makes it a native class): a ``simpy.Event`` is a Python class, and making
+    one from compiled code is an interpreted ``__init__`` and generic attribute stores, about a tenth of a
+    lifetime's instructions spent on the two or three waits of a default lifetime.
+    """
+
+    def __init__(self, env: simpy.Environment, t: Any, priority: int) -> None:
+        # ``t`` as it comes (the clock may be the integer 0, as in a new environment): a float parameter
+        # of the compiled class would turn it into 0.0
+        self.env = env
+        self.callbacks: Any = []  # None once processed (SimPy sets it)
+        self._value: Any = None
+        self._ok = True
+        queue: list = env._queue
+        heapq.heappush(queue, (t, priority, next(env._eid), self))
+
+    @property
+    def triggered(self) -> bool:
+        """Always: a wait is scheduled when it is made (as ``simpy.Event.triggered``)."""
+        return True
+
+    @property
+    def processed(self) -> bool:
+        """Whether its callbacks have been called (as ``simpy.Event.processed``)."""
+        return self.callbacks is None
+
+    @property
+    def ok(self) -> bool:
+        return self._ok
+
+    @property
+    def value(self) -> Any:
+        return self._value
 
 
 def _budget_exceeded(patient: Patient) -> EventBudgetExceeded:
@@ -184,7 +224,7 @@ class Patient:
         self.in_disease_step = False
         self.death_cause = 0
         self.alive = True
-        self._end: simpy.Event | None = None  # see the end property
+        self._end: Any = None  # a simpy.Event or a Wait: see the end property
         # The strategy hears only the events its rules listen to (most events concern no rule).
         self.listened: frozenset[str] = frozenset()
         self.listener: Callable[[Patient, str, str], None] = _no_listener  # called only for `listened`
@@ -202,12 +242,12 @@ class Patient:
 
     # ------------------------------------------------------------------ state
     @property
-    def end(self) -> simpy.Event:
+    def end(self) -> Any:
         """The event of the end of the patient's simulation (death or the horizon): processed, it ends
         :meth:`run`; ``env.run(until=patient.end)`` runs the patient as :meth:`run` does.
 
-        Made only when asked for before the end, or at the end as an event already scheduled (one
-        interpreted call, where an event made with the patient and succeeded at the end costs three):
+        A :class:`simpy.Event` made when asked for before the end; otherwise a :class:`Wait` made at the
+        end (an event made with every patient and succeeded at the end costs three interpreted calls):
         either way it is scheduled when and where ``end.succeed()`` schedules it.
         """
         if self._end is None:
@@ -218,7 +258,7 @@ class Patient:
         """``end.succeed()``, unless the end is already signalled."""
         end = self._end
         if end is None:
-            self._end = Scheduled(self.env, self.env._now, NORMAL)  # where Event.succeed schedules it
+            self._end = Wait(self.env, self.env._now, NORMAL)  # where Event.succeed schedules it
         elif not end.triggered:
             end.succeed()
 
@@ -416,19 +456,19 @@ class Patient:
         if self.n_waits > EVENT_BUDGET:
             raise _budget_exceeded(self)
 
-    def wait(self, delay: float) -> simpy.Event:
+    def wait(self, delay: float) -> Wait:
         self._count_wait()
         if not delay >= 0.0:  # also catches NaN
             raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env._now}")
-        return Scheduled(self.env, self.env._now + delay, NORMAL)  # as env.timeout(delay) schedules it
+        return Wait(self.env, self.env._now + delay, NORMAL)  # as env.timeout(delay) schedules it
 
-    def wait_until(self, t: float) -> simpy.Event:
+    def wait_until(self, t: float) -> Wait:
         """Wait until absolute time ``t``; rounding of ``now`` (sums of delays) is absorbed."""
         self._count_wait()
         now = self.env._now
         if not t >= now - 1e-9 * max(1.0, now):
             raise SimulationError(f"patient {self.pid}: scheduled time {t!r} lies before now (t={now})")
-        return Scheduled(self.env, now + (t - now if t > now else 0.0), NORMAL)
+        return Wait(self.env, now + (t - now if t > now else 0.0), NORMAL)
 
     def run(self) -> None:
         """Process events until the patient's ``end`` event has been processed (death or the horizon).
@@ -546,7 +586,7 @@ class Patient:
         if t > env._now:
             env._now = t
 
-    def _woken(self, entries: list[Entry], j: int, _event: simpy.Event | None = None) -> None:
+    def _woken(self, entries: list[Entry], j: int, _event: object = None) -> None:
         """The walk reached entry ``j`` of ``entries``; a treatment may have changed the timeline since."""
         if self.pending is not entries:  # look again from the cursor
             self._walk(True)
@@ -626,7 +666,7 @@ class Patient:
         self.cursor = 0
         self.timeline = LEFT_TIMELINE
 
-    def drive(self, steps: Generator[simpy.Event, None, None]) -> None:
+    def drive(self, steps: Generator[Wait, None, None]) -> None:
         """Run ``steps``, a generator that yields the patient's waits, as SimPy runs a process, without one.
 
         It starts at an urgent event now, as a process's first step does (after whatever is running now),
@@ -637,7 +677,7 @@ class Patient:
         """
         self._scheduled(self.env._now, URGENT).callbacks.append(_Resume(steps))
 
-    def wait_at(self, t: float) -> simpy.Event:
+    def wait_at(self, t: float) -> Wait:
         """An event at exactly the absolute time ``t`` (never before now), as a timeout would be.
 
         A timeout arrives at ``now + delay``, which rounds differently depending on which event came
@@ -648,10 +688,10 @@ class Patient:
         self._count_wait()
         return self._scheduled(max(t, self.env._now), NORMAL)
 
-    def _scheduled(self, t: float, priority: int) -> simpy.Event:
+    def _scheduled(self, t: float, priority: int) -> Wait:
         """A succeeded event on the environment's heap at time ``t``, ordered as SimPy orders its own (by
         time, priority and creation)."""
-        return Scheduled(self.env, t, priority)
+        return Wait(self.env, t, priority)
 
     # ------------------------------------------------------------------ processes
     def start_disease(self) -> None:
@@ -778,10 +818,10 @@ class _Resume:
 
     __slots__ = ("steps",)
 
-    def __init__(self, steps: Generator[simpy.Event, None, None]) -> None:
+    def __init__(self, steps: Generator[Wait, None, None]) -> None:
         self.steps = steps
 
-    def __call__(self, _event: simpy.Event) -> None:
+    def __call__(self, _event: object) -> None:
         try:
             wait = next(self.steps)
         except StopIteration:

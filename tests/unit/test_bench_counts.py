@@ -45,7 +45,7 @@ def test_three_counts_of_the_default_scenario(bench, scenario):
     # formulation has no timeline, so every disease and life event is a SimPy wait of its own.
     assert decision_kinds[bench.WITHOUT_SIMPY] > 0
     assert bench.WITHOUT_SIMPY not in reference_kinds
-    assert reference_kinds["Scheduled"] > decision_kinds["Scheduled"]
+    assert reference_kinds["Wait"] > decision_kinds["Wait"]
     # Each patient records more events than stand for SimPy events, in either formulation.
     assert 0 < decision < reference < record
     events = sim.simulate(scenario, n_patients=N, seed=1, workers=1, keep_events=True).events

@@ -373,7 +373,7 @@ class _Ledger:
 
     def one_off(self, category: int, amount: float, t: float) -> None:
         if t < self.t_end and amount:
-            self._add(category, amount, math.exp(-self.dc * t))
+            self._add_both(category, amount, amount * math.exp(-self.dc * t))
 
     def dose(self, drug: float, administration: float, t: float) -> None:
         """A dose at ``t``: ``one_off(DRUGS, drug, t)`` and ``one_off(ADMINISTRATION, administration, t)``,
@@ -381,14 +381,9 @@ class _Ledger:
         if t < self.t_end and (drug or administration):
             factor = math.exp(-self.dc * t)
             if drug:
-                self.drugs += drug
-                self.drugs_disc += drug * factor
+                self._add_both(DRUGS, drug, drug * factor)
             if administration:
-                self.administration += administration
-                self.administration_disc += administration * factor
-
-    def _add(self, category: int, amount: float, factor: float) -> None:
-        self._add_both(category, amount, amount * factor)
+                self._add_both(ADMINISTRATION, administration, administration * factor)
 
     def _add_both(self, category: int, undisc: float, disc: float) -> None:
         """Add ``undisc`` and ``disc`` to the totals of ``category``."""

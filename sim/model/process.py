@@ -78,8 +78,8 @@ class Wait:
     Not a :class:`simpy.Event`, but what SimPy reads of one: a process that yields it and
     ``Environment.step`` read and set only ``callbacks``, ``_ok`` and ``_value`` (and ``env``). A class of
     the compiled model (the build makes it a native class): a ``simpy.Event`` is a Python class, and making
-    one from compiled code is an interpreted ``__init__`` and generic attribute stores, about a tenth of a
-    lifetime's instructions spent on the two or three waits of a default lifetime.
+    one from compiled code is an interpreted ``__init__`` and generic attribute stores, about 1,300
+    instructions a wait (measured: 1.7% of a default lifetime's per-patient loop).
     """
 
     def __init__(self, env: simpy.Environment, t: Any, priority: int) -> None:
@@ -96,19 +96,6 @@ class Wait:
     def triggered(self) -> bool:
         """Always: a wait is scheduled when it is made (as ``simpy.Event.triggered``)."""
         return True
-
-    @property
-    def processed(self) -> bool:
-        """Whether its callbacks have been called (as ``simpy.Event.processed``)."""
-        return self.callbacks is None
-
-    @property
-    def ok(self) -> bool:
-        return self._ok
-
-    @property
-    def value(self) -> Any:
-        return self._value
 
 
 def _budget_exceeded(patient: Patient) -> EventBudgetExceeded:

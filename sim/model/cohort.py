@@ -16,7 +16,7 @@ import numpy as np
 from scipy import special, stats
 
 from sim.model.mortality import LifeTable
-from sim.random import BLOCK_SIZE, block_uniforms
+from sim.random import BLOCK_SIZE, many_block_uniforms
 
 TITRE_BANDS = ("1000-10000", "10000-70000", ">=70000")
 REFERENCE_ONSET_AGE = 60.0
@@ -136,10 +136,9 @@ def draw_blocks(
     of :func:`draw_block`; a pass over several blocks only pays NumPy's cost per call once for all of
     them (on blocks of 256 patients that cost is most of the work).
     """
-    uniforms = [
-        np.concatenate([block_uniforms(seed, draw, purpose, b, len(rows)) for b in blocks], axis=1)
-        for purpose, rows in _PURPOSE_ROWS
-    ]
+    uniforms = many_block_uniforms(
+        seed, draw, [(purpose, len(rows)) for purpose, rows in _PURPOSE_ROWS], list(blocks)
+    )
     ids = np.concatenate([b * BLOCK_SIZE + np.arange(BLOCK_SIZE) for b in blocks])
     traits = _traits(v, ids, *uniforms, journey_lists)
     if len(blocks) == 1:

@@ -15,6 +15,7 @@ from sim.random import (
     PURPOSES,
     block_uniforms,
     generator,
+    many_block_uniforms,
     parameter_generator,
     parameter_uniforms_by_draw,
     patient_generator,
@@ -30,6 +31,24 @@ def test_same_key_gives_the_same_numbers() -> None:
     assert np.array_equal(a, b)
     assert a.shape == (4, BLOCK_SIZE)
     assert np.all((a >= 0) & (a < 1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**64),
+    draw=st.integers(0, 2**20),
+    blocks=st.lists(st.integers(0, 2**33), min_size=0, max_size=4),
+)
+def test_many_block_uniforms_are_the_streams_of_each_block(seed: int, draw: int, blocks: list[int]) -> None:
+    """The batched seeding gives every purpose and block the numbers of its own stream, side by side
+    (blocks beyond 32 bits are seeded one at a time)."""
+    layout = [("population", 2), ("symptoms", 3), ("mortality", 1)]
+    got = many_block_uniforms(seed, draw, layout, blocks)
+    for (purpose, n_rows), matrix in zip(layout, got, strict=True):
+        assert matrix.shape == (n_rows, len(blocks) * BLOCK_SIZE)
+        for k, b in enumerate(blocks):
+            own = block_uniforms(seed, draw, purpose, b, n_rows)
+            assert np.array_equal(matrix[:, k * BLOCK_SIZE : (k + 1) * BLOCK_SIZE], own)
 
 
 @pytest.mark.parametrize(

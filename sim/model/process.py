@@ -476,6 +476,14 @@ class Patient:
                     raise EmptySchedule()
                 now, _, _, event = pop(queue)
                 env._now = now
+                if isinstance(event, Wait):  # the patient's own: read as the compiled class it is
+                    wait_callbacks: list = event.callbacks
+                    event.callbacks = None
+                    for callback in wait_callbacks:
+                        callback(event)
+                    if event is self._end:  # a wait is never a failure
+                        break
+                    continue
                 callbacks = event.callbacks
                 event.callbacks = None
                 for callback in callbacks:

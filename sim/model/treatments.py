@@ -153,9 +153,9 @@ class TreatmentContext:
             rng = generator(
                 self.seed, self.draw, PURPOSES["treatment"], self._name_key(name), _TRAITS_STREAM, block, 0
             )
-            matrix = rng.random((len(TRAIT_ROWS), BLOCK_SIZE)).T.tolist()  # rows appended never shift
+            matrix = rng.random((len(TRAIT_ROWS), BLOCK_SIZE)).tolist()  # rows appended never shift
             self._traits[(name, block)] = matrix
-        return matrix[column]
+        return [row[column] for row in matrix]
 
     def course_draws(self, name: str, pid: int, number: int) -> CourseDraws:
         """The random numbers of course ``number`` of treatment ``name`` for patient ``pid``.
@@ -312,6 +312,9 @@ class TreatmentBase:
         self.latest_key = "latest:" + name
         self.count_key = "n_courses:" + name
         self.traits_key = "traits:" + name
+        # The amount of a session or exchange, one float object for all of them (compiled code would box
+        # a literal 1.0 anew for every dose of every course).
+        self.unit_dose: Any = 1.0
 
     # -- bookkeeping --------------------------------------------------------------------------------------
     def courses(self, patient: Patient) -> list[Course]:
@@ -543,7 +546,8 @@ class PlasmaExchangeTreatment(TreatmentBase):
         t0 = patient.env._now
         n = p.exchanges_per_course
         step = p.course_weeks * WEEK / max(1, n - 1) if n > 1 else 0.0
-        course.doses = [(t0 + i * step, 1.0) for i in range(n)]
+        unit = self.unit_dose
+        course.doses = [(t0 + i * step, unit) for i in range(n)]
         u = rng.uniforms(3)
         for _ in range(binomial_quantile(u[2], n, p.p_adverse_event_per_exchange)):  # minor: binomial
             self.adverse_event(patient, course, "hypotension, citrate or line complication", False, 0.0, 1.0)
@@ -696,7 +700,8 @@ class PhysiotherapyTreatment(TreatmentBase):
     def launch(self, patient: Patient, course: Course) -> None:
         t0: float = patient.env._now
         step = self.session_step
-        course.doses = [(t0 + i * step, 1.0) for i in range(self.sessions)]
+        unit = self.unit_dose
+        course.doses = [(t0 + i * step, unit) for i in range(self.sessions)]
         # The end of the course decides nothing (no rule can listen to its events, see TRIGGERS of the
         # schema; only a physiotherapy rule reads whether it is still running): no SimPy event.
         patient.later(self.course_years, lambda t: self._completed(patient, course, t))

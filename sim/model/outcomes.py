@@ -248,7 +248,7 @@ class OutcomeAccounting:
                 )
         if physio:
             gain = self.physiotherapy_gain
-            for a, b in _merge_intervals(physio):
+            for a, b in physio if len(physio) == 1 else _merge_intervals(physio):  # one: nothing to merge
                 b = min(b, t_end)
                 if b > a:
                     qalys += gain * (b - a)

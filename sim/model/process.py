@@ -369,7 +369,7 @@ class Patient:
     def log(self, event: str, detail: str = "", value: float = float("nan")) -> None:
         """Add to the history (within follow-up only) and tell the strategy if it listens to ``event``."""
         now = self.env._now  # the clock (the property costs a call on every event)
-        if now >= self.horizon:
+        if float(now) >= self.horizon:  # compared as C doubles (the clock may be the integer 0)
             return
         if self.cursor < len(self.pending) and self.pending[self.cursor][0] < now:
             self._catch_up(now)  # what the timeline holds before now comes first
@@ -567,7 +567,7 @@ class Patient:
         else:
             self._walk_end()
 
-    def _advance_to(self, t: float) -> None:
+    def _advance_to(self, t: Any) -> None:  # the entry's time as it is: the clock takes the same object
         """Reach time ``t`` without a SimPy event, where no event is scheduled before ``t``.
 
         The event of the walk's next wait would then be the very next one SimPy processes, and processing

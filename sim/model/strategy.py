@@ -33,11 +33,11 @@ class StrategyEngine:
         self.rules = list(strategy.rules.values())
         self.catalogue = catalogue
         self.stop_on_ae = strategy.stop_on_adverse_event
-        self.by_trigger: dict[str, list] = {}
+        # Per trigger, what each of its rules checks, looked up once (rules are checked on every event
+        # they listen to), in the order of the rules.
+        self.by_trigger: dict[str, list[_RuleChecks]] = {}
         for rule in self.rules:
-            self.by_trigger.setdefault(rule.on, []).append(rule)
-        # What each rule checks, looked up once (rules are checked on every event they listen to).
-        self._checks = {id(rule): _RuleChecks.of(rule, catalogue[rule.give]) for rule in self.rules}
+            self.by_trigger.setdefault(rule.on, []).append(_RuleChecks.of(rule, catalogue[rule.give]))
         #: The events :meth:`on_event` acts on; a patient tells the strategy of no other event.
         self.listened: frozenset[str] = frozenset()
         if self.rules:
@@ -61,21 +61,20 @@ class StrategyEngine:
         so what :meth:`Patient.later` actions changed before it is already done (rules read it directly)."""
         if event == "diagnosis":
             patient.state["diagnosed"] = True
-        rules = self.by_trigger.get(event, ())
-        for rule in rules:
-            if event in OUTCOME_TRIGGERS and rule.after != detail:
+        checks = self.by_trigger.get(event, ())
+        for check in checks:
+            if event in OUTCOME_TRIGGERS and check.after != detail:
                 continue
-            self._consider(patient, rule)
+            self._consider(patient, check)
         if event in MRS_OF_THRESHOLD and patient.state.get("diagnosed"):
-            for rule in self.by_trigger.get("progression", ()):
-                self._consider(patient, rule)
+            for check in self.by_trigger.get("progression", ()):
+                self._consider(patient, check)
         if event == "adverse_event" and self.stop_on_ae and detail in self.catalogue:
             self._stop_after_severe(patient, detail)
 
-    def _consider(self, patient: Patient, rule) -> None:
+    def _consider(self, patient: Patient, check: _RuleChecks) -> None:
         if not patient.alive:
             return
-        check = self._checks[id(rule)]
         state = patient.state
         if check.requires_diagnosis and not state.get("diagnosed"):
             return
@@ -118,6 +117,7 @@ class _RuleChecks:
 
     treatment: TreatmentBase
     give: str
+    after: str | None  # for an outcome trigger: the treatment whose outcome it is
     requires_diagnosis: bool
     min_mrs: int
     min_titre: int
@@ -133,6 +133,7 @@ class _RuleChecks:
         return cls(
             treatment,
             rule.give,
+            getattr(rule, "after", None),
             rule.requires_diagnosis,
             rule.min_mrs,
             TITRE_ORDER.index(rule.min_titre),

@@ -318,7 +318,11 @@ class TreatmentBase:
 
     # -- bookkeeping --------------------------------------------------------------------------------------
     def courses(self, patient: Patient) -> list[Course]:
-        return patient.state.setdefault("courses", [])
+        state = patient.state
+        courses = state.get("courses")
+        if courses is None:  # not setdefault: it would make a list on every call
+            courses = state["courses"] = []
+        return courses
 
     def active(self, patient: Patient) -> Course | None:
         patient.settle()  # a course may have ended quietly since (Patient.later)

@@ -39,6 +39,7 @@ from simpy.events import NORMAL, URGENT
 
 from sim.errors import EventBudgetExceeded, SimulationError
 from sim.model import milestones
+from sim.model.environment import PatientEnvironment
 from sim.model.milestones import THRESHOLD_ORDER
 from sim.model.timeline import DEATH, JOURNEY, PHASE, THRESHOLD
 
@@ -836,7 +837,7 @@ def fresh_environment(env: simpy.Environment | None = None) -> simpy.Environment
     does (the dependency is pinned below 5).
     """
     if env is None:
-        return simpy.Environment()
+        return PatientEnvironment()
     env._now = 0
     env._queue = []
     env._active_proc = None

@@ -78,8 +78,8 @@ MUTATIONS = (
         "max_courses_plus_one",
         "a strategy rule gives one course more than its max_courses",
         "sim/model/strategy.py",
-        "        if state.get(check.count_key, 0) >= check.max_courses:  # treatment.n_courses(patient)\n",
-        "        if state.get(check.count_key, 0) > check.max_courses:  # treatment.n_courses(patient)\n",
+        "        if n_courses >= check.max_courses:\n",
+        "        if n_courses > check.max_courses:\n",
         ("tests/unit/test_treatment_rules.py",),
     ),
     Mutation(

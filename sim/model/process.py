@@ -159,6 +159,7 @@ class Patient:
         "axonal_years",
         "reversals",
         "n_waits",
+        "budget",
         "pending",
         "cursor",
         "timeline",
@@ -217,6 +218,7 @@ class Patient:
         self.listener: Callable[[Patient, str, str], None] = _no_listener  # called only for `listened`
         self.state: dict = {}  # per-patient scratch space of treatments and strategies
         self.n_waits = 0  # scheduled waits so far, against EVENT_BUDGET
+        self.budget: int = EVENT_BUDGET  # read once (a module global is a dictionary lookup when compiled)
         self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
         self.reversals: list[tuple[float, float]] = []  # (time, burden reversed) by treatments
         # A precomputed natural history (sim.model.timeline), recorded up to ``cursor`` (see follow()).
@@ -440,7 +442,7 @@ class Patient:
 
     def _count_wait(self) -> None:
         self.n_waits += 1
-        if self.n_waits > EVENT_BUDGET:
+        if self.n_waits > self.budget:
             raise _budget_exceeded(self)
 
     def wait(self, delay: float) -> Wait:

@@ -80,13 +80,15 @@ class StrategyEngine:
             return
         if patient.mrs < check.min_mrs:
             return
-        if state.get("titre_band", 1) < check.min_titre:
+        titre_band: int = state.get("titre_band", 1)  # typed: compared as C integers, not objects
+        if titre_band < check.min_titre:
             return
         if check.give in state.get("banned", ()):
             return
         if state.get(check.active_key) is not None:  # treatment.active(patient), settled: see on_event
             return
-        if state.get(check.count_key, 0) >= check.max_courses:  # treatment.n_courses(patient)
+        n_courses: int = state.get(check.count_key, 0)  # treatment.n_courses(patient)
+        if n_courses >= check.max_courses:
             return
         treatment = check.treatment
         if (

@@ -719,10 +719,18 @@ class AssistiveDeviceTreatment(TreatmentBase):
     """A walking aid, walker, wheelchair or orthosis: provided once, replaced every few years (the renewals
     are costed from ``repeat_years``; they need no event)."""
 
+    def __init__(
+        self, name: str, params: SimpleNamespace, context: TreatmentContext, stop_on_ae: bool
+    ) -> None:
+        super().__init__(name, params, context, stop_on_ae)
+        # Read for every course: copies of the parameters, as given.
+        self.replacement_years: Any = params.replacement_years
+        self.device: str = params.device
+
     def launch(self, patient: Patient, course: Course) -> None:
-        course.doses = [(patient.env._now, 1.0)]
-        course.repeat_years = self.p.replacement_years
-        patient.log("device", self.p.device)
+        course.doses = [(patient.env._now, self.unit_dose)]
+        course.repeat_years = self.replacement_years
+        patient.log("device", self.device)
 
 
 IMPLEMENTATIONS: Final = {

@@ -262,7 +262,15 @@ class OutcomeAccounting:
             rule = costing[course.treatment]
             if rule.kind == _PHYSIOTHERAPY_COURSE:  # many sessions: the one-off rule, inlined
                 amount = rule.cost_per_session
-                if amount:
+                n_scheduled = course.scheduled()
+                if amount and n_scheduled:  # the sessions' times as the course lists them
+                    first, step = course.first_dose, course.dose_interval
+                    for i in range(n_scheduled):
+                        t = first + i * step
+                        if t < t_end:
+                            care_undisc += amount
+                            care_disc += amount * math.exp(-dc * t)
+                elif amount:
                     for t, _ in course.doses:
                         if t < t_end:
                             care_undisc += amount

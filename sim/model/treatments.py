@@ -34,15 +34,41 @@ DURATION_SIGMA: Final = 0.7
 TREATMENT_DEATH: Final = 3
 
 
-@dataclass(slots=True, init=False)
+#: A course's public fields, in the order of its ``__init__``.
+_COURSE_FIELDS: Final = (
+    "treatment",
+    "kind",
+    "number",
+    "start",
+    "doses",
+    "end",
+    "cost_per_year",
+    "repeat_years",
+    "responder",
+    "outcome",
+    "adverse_events",
+)
+
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
 class Course:
-    """One course of one treatment for one patient."""
+    """One course of one treatment for one patient.
+
+    ``doses`` lists ``(time, amount)``. A course of evenly spaced equal doses may hold them as a schedule
+    (:meth:`schedule`) that becomes the list when ``doses`` is first read: physiotherapy's sessions are
+    costed from the schedule (:meth:`scheduled`), and a list of ten doses made and freed for every course
+    cost about a twentieth of a default lifetime.
+    """
 
     treatment: str
     kind: str
     number: int
     start: float
-    doses: list[tuple[float, float]]  # (time, amount in the drug's unit)
+    _doses: list[tuple[float, float]] | None  # None while the doses are a schedule:
+    first_dose: float  # doses at first_dose + i * dose_interval for i < _n_scheduled, each _unit
+    dose_interval: float
+    _n_scheduled: int
+    _unit: Any
     end: float | None
     cost_per_year: float  # continuous cost while on treatment (e.g. daily tablets)
     repeat_years: float | None  # the last dose recurs at this interval while alive (device renewal)
@@ -70,7 +96,10 @@ class Course:
         self.kind = kind
         self.number = number
         self.start = start
-        self.doses = [] if doses is None else doses
+        self._doses = [] if doses is None else doses
+        self.first_dose = self.dose_interval = 0.0
+        self._n_scheduled = 0
+        self._unit = None
         self.end = end
         self.cost_per_year = cost_per_year
         self.repeat_years = repeat_years
@@ -81,26 +110,59 @@ class Course:
     def __reduce__(self) -> tuple:
         """Pickled by its fields and rebuilt through ``__init__`` (the compiled class builds every instance
         through it; the default protocol would call it without arguments)."""
-        return (
-            Course,
-            (
-                self.treatment,
-                self.kind,
-                self.number,
-                self.start,
-                self.doses,
-                self.end,
-                self.cost_per_year,
-                self.repeat_years,
-                self.responder,
-                self.outcome,
-                self.adverse_events,
-            ),
-        )
+        return (Course, self._fields())
+
+    @property
+    def doses(self) -> list[tuple[float, float]]:
+        doses = self._doses
+        if doses is None:
+            first, step, unit = self.first_dose, self.dose_interval, self._unit
+            doses = self._doses = [(first + i * step, unit) for i in range(self._n_scheduled)]
+        return doses
+
+    @doses.setter
+    def doses(self, doses: list[tuple[float, float]]) -> None:
+        self._doses = doses
+
+    def schedule(self, first: float, step: float, n: int, unit: Any) -> None:
+        """Doses ``unit`` at ``first + i * step`` for ``i`` in ``range(n)``, listed when first read."""
+        self._doses = None
+        self.first_dose = first
+        self.dose_interval = step
+        self._n_scheduled = n
+        self._unit = unit
+
+    def scheduled(self) -> int:
+        """The number of doses held as a schedule, or 0 where they are a list."""
+        return self._n_scheduled if self._doses is None else 0
 
     @property
     def total_dose(self) -> float:
         return float(sum(a for _, a in self.doses))
+
+    def _fields(self) -> tuple:
+        return (
+            self.treatment,
+            self.kind,
+            self.number,
+            self.start,
+            self.doses,
+            self.end,
+            self.cost_per_year,
+            self.repeat_years,
+            self.responder,
+            self.outcome,
+            self.adverse_events,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Course):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        pairs = zip(_COURSE_FIELDS, self._fields(), strict=True)
+        return "Course(" + ", ".join(f"{name}={value!r}" for name, value in pairs) + ")"
 
 
 #: Uniforms per patient and treatment for its persistent traits (:func:`efficacy_traits`; pain drugs use
@@ -704,8 +766,7 @@ class PhysiotherapyTreatment(TreatmentBase):
     def launch(self, patient: Patient, course: Course) -> None:
         t0: float = patient.env._now
         step = self.session_step
-        unit = self.unit_dose
-        course.doses = [(t0 + i * step, unit) for i in range(self.sessions)]
+        course.schedule(t0, step, self.sessions, self.unit_dose)
         # The end of the course decides nothing (no rule can listen to its events, see TRIGGERS of the
         # schema; only a physiotherapy rule reads whether it is still running): no SimPy event.
         patient.later(self.course_years, lambda t: self._completed(patient, course, t))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -11,12 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sim
+from sim.model.outcomes import OutcomeAccounting
 from sim.model.process import MILESTONES
 from sim.model.treatments import (
     COURSE_NORMALS,
     COURSE_UNIFORMS,
     MONTH,
     WEEK,
+    Course,
     TreatmentContext,
     binomial_quantile,
 )
@@ -349,3 +352,31 @@ def test_a_binomial_count_by_inversion_has_the_binomial_distribution(n, p) -> No
         + (n - k) * math.log1p(-p)
     )
     np.testing.assert_allclose(counts / len(grid), np.exp(log_pmf), atol=1e-4)  # the grid: 5e-5
+
+
+@given(
+    first=st.floats(0.0, 60.0),
+    step=st.floats(0.0, 1.0),
+    n=st.integers(0, 30),
+    t_end=st.floats(0.0, 70.0),
+)
+def test_a_scheduled_course_lists_and_costs_its_doses_as_a_listed_one(
+    first: float, step: float, n: int, t_end: float
+) -> None:
+    """A course whose doses are a schedule reads, compares, prints, pickles and costs as the course with
+    the same doses listed (physiotherapy's sessions are scheduled)."""
+    listed = Course("physiotherapy", "physiotherapy", 1, first)
+    listed.doses = [(first + i * step, 1.0) for i in range(n)]
+    scheduled = Course("physiotherapy", "physiotherapy", 1, first)
+    scheduled.schedule(first, step, n, 1.0)
+    assert scheduled.scheduled() == n
+    scenario = sim.load_scenario(sim.default_scenario_path())
+    values = scenario.values()
+    accounting = OutcomeAccounting(values.economics, values.treatments)
+    history = [(0.0, "onset", "", 1)]
+    assert accounting.patient(history, [scheduled], t_end) == accounting.patient(history, [listed], t_end)
+    assert scheduled.scheduled() == n  # costing did not list them
+    assert pickle.loads(pickle.dumps(scheduled)) == listed
+    assert scheduled.doses == listed.doses and scheduled.total_dose == listed.total_dose
+    assert scheduled.scheduled() == 0  # listed once read
+    assert scheduled == listed and repr(scheduled) == repr(listed)

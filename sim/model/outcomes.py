@@ -94,8 +94,19 @@ def flow(t1: float, t2: float, delta: float) -> float:
 
 
 def _merge_intervals(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of ``[a, b]`` intervals (``b >= a``) as disjoint intervals in order.
+
+    Intervals that come with their starts in order (those of a patient's record do) are merged as they come:
+    among equal starts the order does not matter (each merged end is the largest of its ends), so this is
+    the merge of the sorted intervals, without the sort.
+    """
+    items = list(intervals)
     out: list[tuple[float, float]] = []
-    for a, b in sorted(intervals):
+    last = -math.inf
+    for a, b in items:
+        if a < last:  # out of order: merge them sorted
+            return _merge_intervals(sorted(items))
+        last = a
         if out and a <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], b))
         else:
@@ -175,7 +186,8 @@ class OutcomeAccounting:
         malignancy_decrement = self.malignancy_decrement
         bladder_decrement = self.bladder_decrement
 
-        for t, event, _detail, value in history:
+        records: list[tuple[float, str, str, Any]] = history  # a value is unboxed only where it is read
+        for t, event, _detail, value in records:
             if t >= t_end:
                 break
             spec = kinds.get(event)
@@ -204,7 +216,8 @@ class OutcomeAccounting:
                 if kind == _MRS_LEVEL:
                     mrs = extra
                 elif kind == _MRS_VALUE:
-                    mrs = int(value)
+                    mrs_value: float = value
+                    mrs = int(mrs_value)
                 elif kind == _PAIN:
                     pain = max(pain, 1)
                 elif kind == _PAIN_RELIEF:
@@ -224,13 +237,15 @@ class OutcomeAccounting:
                 if bladder:
                     w -= bladder_decrement
             elif kind == _ADVERSE:
-                severe = value >= 1.0
+                severity: float = value
+                severe = severity >= 1.0
                 ledger.one_off(ADVERSE_EVENTS, c.adverse_event_severe if severe else c.adverse_event_minor, t)
                 loss: float = u.adverse_event_severe_qaly_loss if severe else u.adverse_event_minor_qaly_loss
                 qalys -= loss
                 qalys_disc -= loss * math.exp(-de * t)
             elif kind == _PHYSIO:
-                physio.append((t, t + value / 12.0))
+                months: float = value
+                physio.append((t, t + months / 12.0))
             else:  # _DIAGNOSTIC
                 ledger.one_off(DIAGNOSTICS, extra, t)
         if t_end > t_prev:

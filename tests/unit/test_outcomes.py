@@ -15,10 +15,19 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sim
 from analysis.economics import evaluate
-from sim.model.outcomes import COST_CATEGORIES, OUTCOME_COLUMNS, discount, flow, force_of_interest
+from sim.model.outcomes import (
+    COST_CATEGORIES,
+    OUTCOME_COLUMNS,
+    _merge_intervals,
+    discount,
+    flow,
+    force_of_interest,
+)
 from sim.scenario.loading import bundled_scenario_path
 
 N = 150
@@ -610,3 +619,28 @@ def test_qalys_and_costs_recomputed_from_the_event_log_match(cohorts) -> None:
                 mine[column], theirs[column], rtol=1e-9, atol=1e-9, err_msg=f"{name}: {column}"
             )
         assert result.events["event"].isin(["adverse_event", "function_improved", "pain_relief"]).any()
+
+
+def _merged_after_sorting(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The merge of physiotherapy benefit intervals as first written: sort, then merge."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+_INTERVAL = st.tuples(
+    st.sampled_from([0.0, 0.5, 1.0, 1.25, 3.0]), st.sampled_from([0.0, 0.25, 0.5, 2.0])
+).map(lambda p: (p[0], p[0] + p[1]))
+
+
+@given(st.lists(_INTERVAL, max_size=8), st.booleans())
+def test_merging_intervals_in_order_is_merging_them_sorted(intervals, in_order: bool) -> None:
+    """Intervals merged as they come (starts in order, ties in any order) or out of order give the merge of
+    the sorted intervals, bit for bit."""
+    if in_order:
+        intervals = sorted(intervals, key=lambda ab: ab[0])  # starts in order, ends of ties unsorted
+    assert _merge_intervals(intervals) == _merged_after_sorting(intervals)

@@ -278,16 +278,20 @@ def block_entries(
     order = np.argsort(np.where(keep, times, np.inf), axis=1, kind="stable")
     rank = column < keep.sum(axis=1)[:, None]
     p = np.broadcast_to(np.arange(n)[:, None], (n, width))[rank]
-    col = order[rank]
-    t = times[p, col]
-    code = codes[p, col]
+    at = p * width + order[rank]  # each kept entry's place in the (row-major) arrays above
+    t = times.reshape(-1).take(at)
+    code = codes.reshape(-1).take(at)
     events, details = _EVENTS, _DETAILS
     kind = _KINDS[code]
     # The value an entry carries: its mRS (a threshold) or cause of death (a death) as an int, NaN for the
     # others; read from a small column of those Python objects (one fancy index, no masked assignment).
     carries = (kind == THRESHOLD) | (kind == DEATH)
-    carried = np.where(carries, mrs[p, col] + 1, 0)
+    carried = np.where(carries, mrs.reshape(-1).take(at) + 1, 0)
     value = np.array([math.nan, *range(int(carried.max(initial=0)))], dtype=object)[carried]
+    # The burden from then on: a float of its own for the disease kinds, one NaN object for the others.
+    disease_kind = (kind == THRESHOLD) | (kind == PHASE)
+    burden_of = np.full(len(at), math.nan, dtype=object)
+    burden_of[disease_kind] = burden.reshape(-1).take(at[disease_kind])
     flat = list(
         zip(
             t.tolist(),
@@ -295,7 +299,7 @@ def block_entries(
             details[code].tolist(),
             value.tolist(),
             kind.tolist(),
-            burden[p, col].tolist(),
+            burden_of.tolist(),
             _COLUMNS[code].tolist(),
             strict=True,
         )

@@ -327,8 +327,8 @@ def _timeline_entries(
     ns: list[int],
     horizon: float,
 ) -> Iterator[list[list[tuple]]]:
-    """The precomputed natural history of the first ``n`` patients of each block (sim.model.timeline):
-    the times in one NumPy pass over all the blocks, the entries block by block."""
+    """The precomputed natural history of the first ``n`` patients of each block (sim.model.timeline),
+    in one NumPy pass over all the blocks."""
     b0 = values.progression.burden_at_onset
 
     def first(name: str) -> np.ndarray:  # the first n patients of every block, one after another
@@ -366,20 +366,14 @@ def _timeline_entries(
     all_ids = np.concatenate([t.patient_id for t in blocks])
     j_times = journey_times(joined, all_ids)
     j_codes = journey_codes(joined)
+    # The entries of all the blocks' patients in one pass (every step is by patient, so each patient's
+    # entries are those of a pass over their block alone), then cut into blocks.
+    kept = np.concatenate([np.arange(k * BLOCK_SIZE, k * BLOCK_SIZE + n) for k, n in enumerate(ns)])
+    entries, _ = block_entries(len(pids), disease, life, j_times[kept], j_codes[kept], horizon)
     start = 0
-    for k, n in enumerate(ns):
-        rows = slice(start, start + n)
-        whole = slice(k * BLOCK_SIZE, k * BLOCK_SIZE + n)
-        entries, _ = block_entries(
-            n,
-            tuple(a[rows] for a in disease),  # type: ignore[arg-type]
-            tuple(a[rows] for a in life),  # type: ignore[arg-type]
-            j_times[whole],
-            j_codes[whole],
-            horizon,
-        )
+    for n in ns:
+        yield entries[start : start + n]
         start += n
-        yield entries
 
 
 #: Per treatment type, the parameters that set the time between its recurring events.

@@ -834,9 +834,9 @@ def fresh_environment(env: simpy.Environment | None = None) -> simpy.Environment
     collector); emptying the previous patient's is the same as a new one for SimPy (the clock, the heap, the
     order counter and the active process are all of its state; the clock is the integer 0 as in a new one).
     The order counter goes on counting: it only breaks ties between the events on the heap, all of them
-    made after the emptying, so their order is that of a new counter (and a new one costs a call and a
-    store, about 700 instructions a patient). Relies on SimPy 4's internals, as :meth:`Patient.wait_at`
-    does (the dependency is pinned below 5).
+    made after the emptying, so their order is that of a new counter (a new one would cost a call and a
+    store for every patient). Relies on SimPy 4's internals, as :meth:`Patient.wait_at` does (the
+    dependency is pinned below 5).
     """
     if env is None:
         return PatientEnvironment()

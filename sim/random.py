@@ -61,12 +61,18 @@ def stable_key(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
+def generator_from_words(words: np.ndarray) -> np.random.Generator:
+    """A generator seeded with the 4 ``uint64`` words ``SeedSequence`` would give its stream
+    (:mod:`sim.seeding`)."""
+    return np.random.Generator(np.random.PCG64(SeedWords(words)))
+
+
 def generator(seed: int, *key: int) -> np.random.Generator:
     """A generator for the stream ``(seed; *key)``: ``PCG64(SeedSequence(entropy=seed, spawn_key=key))``."""
     _check_key(seed, 0)
     if not key:
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed)))
-    return np.random.Generator(np.random.PCG64(SeedWords(seed_words(int(seed), tuple(int(k) for k in key)))))
+    return generator_from_words(seed_words(int(seed), tuple(int(k) for k in key)))
 
 
 def block_uniforms(seed: int, draw: int, purpose: str, block: int, n_rows: int) -> np.ndarray:
@@ -105,10 +111,7 @@ def many_block_uniforms(
         streams = words[i * len(blocks) : (i + 1) * len(blocks)]
         out.append(
             np.concatenate(
-                [
-                    np.random.Generator(np.random.PCG64(SeedWords(w))).random((n_rows, BLOCK_SIZE))
-                    for w in streams
-                ],
+                [generator_from_words(w).random((n_rows, BLOCK_SIZE)) for w in streams],
                 axis=1,
             )
         )
@@ -139,5 +142,5 @@ def parameter_uniforms_by_draw(seed: int, draws: list[int], paths: list[str]) ->
     for i, draw in enumerate(draws):
         _check_key(seed, draw)
         words = seed_words_many(int(seed), (int(draw),), tails)
-        out[i] = [np.random.Generator(np.random.PCG64(SeedWords(w))).random() for w in words]
+        out[i] = [generator_from_words(w).random() for w in words]
     return out

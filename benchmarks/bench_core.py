@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
-import heapq
 import json
 import os
 import platform
@@ -50,6 +49,7 @@ import numpy as np
 import simpy
 
 import sim
+from sim.model import process as model_process
 from sim.model.compiled import INTERPRETED_VARIABLE, compiled_modules
 from sim.model.process import Patient, Wait
 from sim.run import runner
@@ -90,7 +90,7 @@ def count_model_events(
     if compiled_modules():  # compiled classes cannot be patched: count on their Python source, same events
         return _count_in_interpreted_child(n_patients, seed, event_by_event)
     original = simpy.Environment.step
-    original_pop = heapq.heappop
+    original_pop = model_process._heappop
     original_advance = Patient._advance_to
     original_quiet = Patient._run_quiet
     by_kind: collections.Counter[str] = collections.Counter()
@@ -117,7 +117,7 @@ def count_model_events(
         by_kind[QUIET] += before - len(patient.quiet)
 
     simpy.Environment.step = counting_step
-    heapq.heappop = counting_pop  # Patient.run looks it up in the module at every run (Python source)
+    model_process._heappop = counting_pop  # Patient.run reads the module's name at every run (Python source)
     Patient._advance_to = counting_advance
     Patient._run_quiet = counting_quiet
     timeline = runner.TIMELINE
@@ -127,7 +127,7 @@ def count_model_events(
     finally:
         runner.TIMELINE = timeline
         simpy.Environment.step = original
-        heapq.heappop = original_pop
+        model_process._heappop = original_pop
         Patient._advance_to = original_advance
         Patient._run_quiet = original_quiet
     total = sum(by_kind.values()) / n_patients

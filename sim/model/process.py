@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import heapq
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from operator import itemgetter
 from typing import Any, Final
 
@@ -69,6 +69,14 @@ Entry = tuple[Any, str, str, Any, int, Any, int]
 #: a patient who needs more is caught in a cycle that some parameter makes ever faster.
 EVENT_BUDGET = 100_000
 
+# Functions of other modules called on every event, held where the compiled model reads them directly (a
+# final name is a C static there; ``heapq.heappush`` or a builtin would be looked up in a module's
+# dictionary at every call).
+_heappush: Final = heapq.heappush
+_heappop: Final = heapq.heappop
+_next: Final = next
+_partial: Final = functools.partial
+
 
 class Wait:
     """A patient's wait: an event already on its environment's heap, at time ``t``, succeeded with the value
@@ -82,15 +90,17 @@ class Wait:
     instructions a wait (measured: 1.7% of a default lifetime's per-patient loop).
     """
 
-    def __init__(self, env: simpy.Environment, t: Any, priority: int) -> None:
-        # ``t`` as it comes (the clock may be the integer 0, as in a new environment): a float parameter
-        # of the compiled class would turn it into 0.0
+    def __init__(
+        self, env: simpy.Environment, queue: list, order: Iterator[int], t: Any, priority: int
+    ) -> None:
+        # ``queue`` and ``order`` are the environment's heap and event counter (``env._queue``,
+        # ``env._eid``), as the patient holds them. ``t`` as it comes (the clock may be the integer 0, as in
+        # a new environment): a float parameter of the compiled class would turn it into 0.0
         self.env = env
         self.callbacks: Any = []  # None once processed (SimPy sets it)
         self._value: Any = None
         self._ok = True
-        queue: list = env._queue
-        heapq.heappush(queue, (t, priority, next(env._eid), self))
+        _heappush(queue, (t, priority, _next(order), self))
 
     @property
     def triggered(self) -> bool:
@@ -165,6 +175,8 @@ class Patient:
         "timeline",
         "make_thresholds",
         "quiet",
+        "queue",
+        "order",
     )
 
     def __init__(
@@ -181,7 +193,7 @@ class Patient:
         thresholds: list[tuple[float, str, int]],
         axonal_years: float = INF,
     ) -> None:
-        if not (base_rate >= 0.0 and math.isfinite(base_rate)):
+        if not 0.0 <= base_rate < INF:  # also catches NaN
             raise SimulationError(
                 f"patient {pid}: progression rate must be finite and >= 0, got {base_rate!r}"
             )
@@ -228,6 +240,10 @@ class Patient:
         self.make_thresholds: Callable[[], list[tuple[float, str, int]]] | None = None
         # Actions that decide nothing, due at a time and done when the record reaches it (see later()).
         self.quiet: list[tuple[float, int, Callable[[float], None]]] = []
+        # The environment's event heap and counter, read for every event scheduled: an environment keeps
+        # both for good (fresh_environment empties its heap in place).
+        self.queue: list = env._queue
+        self.order: Iterator[int] = env._eid
 
     # ------------------------------------------------------------------ state
     @property
@@ -247,7 +263,7 @@ class Patient:
         """``end.succeed()``, unless the end is already signalled."""
         end = self._end
         if end is None:
-            self._end = Wait(self.env, self.env._now, NORMAL)  # where Event.succeed schedules it
+            self._end = self._scheduled(self.env._now, NORMAL)  # where Event.succeed schedules it
         elif not end.triggered:
             end.succeed()
 
@@ -396,7 +412,7 @@ class Patient:
         self._count_wait()
         if not delay >= 0.0:  # also catches NaN
             raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env._now}")
-        heapq.heappush(self.quiet, (self.env._now + delay, self.n_waits, action))
+        _heappush(self.quiet, (self.env._now + delay, self.n_waits, action))
 
     def log_quiet(self, t: float, event: str, detail: str = "", value: float = float("nan")) -> None:
         """Record an event of a :meth:`later` action at its time ``t`` (within follow-up only)."""
@@ -418,7 +434,7 @@ class Patient:
         """Do the :meth:`later` actions due at or before ``upto``, in time order."""
         quiet = self.quiet
         while quiet and quiet[0][0] <= upto:
-            t, _, action = heapq.heappop(quiet)
+            t, _, action = _heappop(quiet)
             action(t)
 
     def record(self, event: str, detail: str = "", value: float = float("nan")) -> None:
@@ -449,7 +465,7 @@ class Patient:
         self._count_wait()
         if not delay >= 0.0:  # also catches NaN
             raise SimulationError(f"patient {self.pid}: negative or NaN delay {delay!r} at t={self.env._now}")
-        return Wait(self.env, self.env._now + delay, NORMAL)  # as env.timeout(delay) schedules it
+        return self._scheduled(self.env._now + delay, NORMAL)  # as env.timeout(delay) schedules it
 
     def wait_until(self, t: float) -> Wait:
         """Wait until absolute time ``t``; rounding of ``now`` (sums of delays) is absorbed."""
@@ -457,7 +473,7 @@ class Patient:
         now = self.env._now
         if not t >= now - 1e-9 * max(1.0, now):
             raise SimulationError(f"patient {self.pid}: scheduled time {t!r} lies before now (t={now})")
-        return Wait(self.env, now + (t - now if t > now else 0.0), NORMAL)
+        return self._scheduled(now + (t - now if t > now else 0.0), NORMAL)
 
     def run(self) -> None:
         """Process events until the patient's ``end`` event has been processed (death or the horizon).
@@ -470,8 +486,8 @@ class Patient:
         for every event.
         """
         env = self.env
-        queue: list = env._queue
-        pop = heapq.heappop
+        queue = self.queue
+        pop = _heappop
         try:
             while True:
                 if not queue:
@@ -556,9 +572,9 @@ class Patient:
                 break
             env = self.env
             if t > env._now or (not woke and kind != JOURNEY):
-                queue = env._queue
+                queue = self.queue
                 if queue and queue[0][0] <= t:  # another event comes first: wait for the entry's own
-                    self.wait_at(t).callbacks.append(functools.partial(self._woken, entries, j))
+                    self.wait_at(t).callbacks.append(_partial(self._woken, entries, j))
                     return
                 self._advance_to(t)  # nothing else is scheduled until the entry: no SimPy event needed
             woke = False
@@ -685,10 +701,10 @@ class Patient:
         self._count_wait()
         return self._scheduled(max(t, self.env._now), NORMAL)
 
-    def _scheduled(self, t: float, priority: int) -> Wait:
+    def _scheduled(self, t: Any, priority: int) -> Wait:
         """A succeeded event on the environment's heap at time ``t``, ordered as SimPy orders its own (by
         time, priority and creation)."""
-        return Wait(self.env, t, priority)
+        return Wait(self.env, self.queue, self.order, t, priority)
 
     # ------------------------------------------------------------------ processes
     def start_disease(self) -> None:
@@ -841,7 +857,7 @@ def fresh_environment(env: simpy.Environment | None = None) -> simpy.Environment
     if env is None:
         return PatientEnvironment()
     env._now = 0
-    env._queue = []
+    env._queue.clear()  # in place: a patient holds the heap (Patient.queue)
     env._active_proc = None
     return env
 

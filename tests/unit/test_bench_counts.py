@@ -5,7 +5,6 @@ Only the counting is tested, never a timing: the benchmark's figures are printed
 
 from __future__ import annotations
 
-import heapq
 import importlib.util
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 import simpy
 
 import sim
+from sim.model import process as model_process
 from sim.model.process import Patient
 from sim.run import runner
 
@@ -56,7 +56,7 @@ def _patch_points() -> tuple:
     """What the counting patches, as it is now."""
     return (
         runner.TIMELINE,
-        heapq.heappop,
+        model_process._heappop,
         simpy.Environment.step,
         Patient.__dict__["_advance_to"],
         Patient.__dict__["_run_quiet"],

@@ -124,18 +124,20 @@ class _CountingIds:
         return next(self.ids)
 
 
-def _steps(env: simpy.Environment) -> Callable[[], int]:
-    """Count the SimPy events processed from now on (those pending now and those scheduled from now on,
-    less those still pending when read; Patient.run steps without ``env.step``): returns the reader."""
+def _steps(patient: Patient) -> Callable[[], int]:
+    """Count the SimPy events of ``patient``'s environment processed from now on (those pending now and
+    those scheduled from now on, less those still pending when read; Patient.run steps without
+    ``env.step``): returns the reader. The patient schedules through the counter it holds (``order``)."""
+    env = patient.env
     pending = len(env._queue)
-    ids = env._eid = _CountingIds(env._eid)
+    ids = env._eid = patient.order = _CountingIds(env._eid)
     return lambda: pending + ids.n - len(env._queue)
 
 
 def test_the_walk_reaches_an_entry_without_an_event_when_nothing_else_comes_first() -> None:
     heard = []
     p = _walking_patient(lambda patient, event, _detail: heard.append((event, patient.env.now)))
-    steps = _steps(p.env)
+    steps = _steps(p)
     p.run()
     assert heard == [("sensory_hands", 0.8), ("ataxia", 1.8)]
     assert p.history[-1][:2] == (3.0, "death")
@@ -150,7 +152,7 @@ def test_the_walk_waits_for_an_entry_when_another_event_comes_before_it() -> Non
             patient.wait(0.5).callbacks.append(lambda _e: patient.log("course_end", "physiotherapy"))
 
     p = _walking_patient(listener)
-    steps = _steps(p.env)
+    steps = _steps(p)
     p.run()
     events = [(t, e) for t, e, _, _ in p.history]
     assert events == [

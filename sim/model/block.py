@@ -23,8 +23,8 @@ from sim.model.process import (
     COLUMN,
     MILESTONES,
     NAN,
-    Entry,
     Patient,
+    Timeline,
     fresh_environment,
     threshold_list,
 )
@@ -44,8 +44,10 @@ class BlockPatients:
     titre_bands: list[int]
     #: Per patient: tremor, pain, ataxia and disability levels (:func:`sim.model.process.threshold_list`).
     levels: list[tuple[float, float, float, float]]
-    #: With the timeline: each patient's precomputed entries (:func:`sim.model.timeline.block_entries`).
-    entries: list[list[Entry]] | None
+    #: With the timeline: the precomputed entries of the patients (:func:`sim.model.timeline.block_entries`),
+    #: patient ``i`` those from ``bounds[i]`` to ``bounds[i + 1]``.
+    entries: Timeline | None
+    bounds: list[int]
     #: Without it: each patient's diagnostic journey, background death, transformation and excess-death
     #: exponential (the event-by-event formulation).
     journeys: list
@@ -98,6 +100,7 @@ def live_block(
     events: list | None = [] if keep_events else None
     courses: list | None = [] if keep_events else None
     entries = patients.entries
+    bounds = patients.bounds
     env: simpy.Environment | None = None
     n_columns = len(MILESTONES)
     all_times: list[float] = []  # the patients' rows of ``times``, one after another
@@ -127,7 +130,7 @@ def live_block(
                 assert entries is not None
                 if enters:  # scheduled first: the walk starts at once and may already move the clock
                     env.process(_entry(patient, float(entry_times[i])))  # type: ignore[index]
-                patient.follow(entries[i], _Thresholds(thresholds, b0, levels))
+                patient.follow(entries, bounds[i], bounds[i + 1], _Thresholds(thresholds, b0, levels))
             else:
                 patient.start_disease()
                 if not silent_journeys:

@@ -58,12 +58,13 @@ _time_of: Final = itemgetter(0)
 OFF_TIMELINE: Final = 0
 ON_TIMELINE: Final = 1
 LEFT_TIMELINE: Final = 2
-#: A timeline entry (:func:`sim.model.timeline.block_entries`): time, event, detail, value (an mRS or a
-#: cause of death as an int, NaN otherwise), kind, burden from then on (NaN but for the disease kinds) and the
-#: event's milestone column (-1 for none). The compiled walk reads the kind and the column as C integers;
-#: the time and the burden stay Python floats (Any), passed on as they are to the record and the milestone
-#: columns (as C doubles they would be boxed anew for each).
+#: A timeline entry as a row (:meth:`Timeline.from_rows`): time, event, detail, value (an mRS or a cause of
+#: death as an int, NaN otherwise), kind, burden from then on (NaN but for the disease kinds) and the
+#: event's milestone column (-1 for none).
 Entry = tuple[Any, str, str, Any, int, Any, int]
+#: What an entry's code stands for: event, detail, kind and milestone column (one tuple per code, shared by
+#: every entry of that code). The compiled walk reads the kind and the column as C integers.
+EntryInfo = tuple[str, str, int, int]
 #: Most scheduled waits one patient may make (a second line of defence behind the domain limits of the
 #: scenario schema). A lifetime with every treatment of the bundled scenarios needs well under a thousand;
 #: a patient who needs more is caught in a cycle that some parameter makes ever faster.
@@ -76,6 +77,56 @@ _heappush: Final = heapq.heappush
 _heappop: Final = heapq.heappop
 _next: Final = next
 _partial: Final = functools.partial
+
+
+class Timeline:
+    """Precomputed timeline entries (:func:`sim.model.timeline.block_entries`) of one or more patients, in
+    columns: entry ``j`` happens at ``times[j]``, ``infos[j]`` is what it is (:data:`EntryInfo`),
+    ``values[j]`` its value and ``burdens[j]`` the burden from then on; a patient follows a range of them
+    (:meth:`Patient.follow`), in time order.
+
+    Columns rather than a tuple per entry: the natural history of a block makes none of those tuples (about
+    a tenth of a default lifetime went into making, cutting and freeing them). The times and burdens stay
+    Python floats (Any), passed on as they are to the record and the milestone columns (as C doubles they
+    would be boxed anew for each). Never changed once made.
+    """
+
+    def __init__(self, times: list, infos: list[EntryInfo], values: list, burdens: list) -> None:
+        self.times = times
+        self.infos = infos
+        self.values = values
+        self.burdens = burdens
+
+    @staticmethod
+    def from_rows(rows: list[Entry]) -> Timeline:
+        """A timeline of entries given as rows (:data:`Entry`)."""
+        return Timeline(
+            [r[0] for r in rows],
+            [(r[1], r[2], r[4], r[6]) for r in rows],
+            [r[3] for r in rows],
+            [r[5] for r in rows],
+        )
+
+    def rows(self, start: int, stop: int) -> list[Entry]:
+        """Entries ``[start, stop)`` as rows (:data:`Entry`), as :meth:`from_rows` takes them."""
+        out: list[Entry] = []
+        for j in range(start, stop):
+            event, detail, kind, column = self.infos[j]
+            out.append((self.times[j], event, detail, self.values[j], kind, self.burdens[j], column))
+        return out
+
+    def without_disease(self, start: int, stop: int) -> Timeline:
+        """Entries ``[start, stop)`` but for the disease kinds (:data:`THRESHOLD`, :data:`PHASE`)."""
+        kept = [j for j in range(start, stop) if self.infos[j][2] != THRESHOLD and self.infos[j][2] != PHASE]
+        return Timeline(
+            [self.times[j] for j in kept],
+            [self.infos[j] for j in kept],
+            [self.values[j] for j in kept],
+            [self.burdens[j] for j in kept],
+        )
+
+
+_NO_TIMELINE: Final = Timeline([], [], [], [])
 
 
 class Wait:
@@ -172,6 +223,7 @@ class Patient:
         "budget",
         "pending",
         "cursor",
+        "stop",
         "timeline",
         "make_thresholds",
         "quiet",
@@ -233,9 +285,11 @@ class Patient:
         self.budget: int = EVENT_BUDGET  # read once (a module global is a dictionary lookup when compiled)
         self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
         self.reversals: list[tuple[float, float]] = []  # (time, burden reversed) by treatments
-        # A precomputed natural history (sim.model.timeline), recorded up to ``cursor`` (see follow()).
-        self.pending: list[Entry] = []
+        # A precomputed natural history (sim.model.timeline): entries [cursor, stop) of ``pending`` are
+        # still to be recorded (see follow()).
+        self.pending: Timeline = _NO_TIMELINE
         self.cursor = 0
+        self.stop = 0
         self.timeline = OFF_TIMELINE
         self.make_thresholds: Callable[[], list[tuple[float, str, int]]] | None = None
         # Actions that decide nothing, due at a time and done when the record reaches it (see later()).
@@ -390,7 +444,7 @@ class Patient:
         now = self.env._now  # the clock (the property costs a call on every event)
         if float(now) >= self.horizon:  # compared as C doubles (the clock may be the integer 0)
             return
-        if self.cursor < len(self.pending) and self.pending[self.cursor][0] < now:
+        if self.cursor < self.stop and self.pending.times[self.cursor] < now:
             self._catch_up(now)  # what the timeline holds before now comes first
         if self.quiet and self.quiet[0][0] <= now:
             self._run_quiet(now)
@@ -425,7 +479,7 @@ class Patient:
         """Record what the timeline and the :meth:`later` actions hold before now (and do the actions due
         now): what reads state those actions change calls this first."""
         now = self.env._now
-        if self.cursor < len(self.pending) and self.pending[self.cursor][0] < now:
+        if self.cursor < self.stop and self.pending.times[self.cursor] < now:
             self._catch_up(now)
         if self.quiet and self.quiet[0][0] <= now:
             self._run_quiet(now)
@@ -526,9 +580,13 @@ class Patient:
 
     # ------------------------------------------------------------------ precomputed timeline
     def follow(
-        self, entries: list[Entry], make_thresholds: Callable[[], list[tuple[float, str, int]]]
+        self,
+        entries: Timeline,
+        start: int,
+        stop: int,
+        make_thresholds: Callable[[], list[tuple[float, str, int]]],
     ) -> None:
-        """Live the precomputed natural history ``entries`` (:func:`sim.model.timeline.block_entries`).
+        """Live the precomputed natural history of entries ``[start, stop)`` of ``entries``.
 
         Instead of the disease and life processes, one chain of callbacks (:meth:`_walk`) waits only for the
         entries a strategy rule listens to and for death; every other entry is recorded when the patient's
@@ -541,7 +599,8 @@ class Patient:
         :meth:`_advance_to`).
         """
         self.pending = entries
-        self.cursor = 0
+        self.cursor = start
+        self.stop = stop
         self.timeline = ON_TIMELINE
         self.make_thresholds = make_thresholds
         self._walk(False)
@@ -561,15 +620,18 @@ class Patient:
         listened = self.listened
         while True:
             entries = self.pending  # replaced when the timeline's disease part ends
+            infos = entries.infos
             j = self.cursor
-            n = len(entries)
+            n = self.stop
+            kind = DEATH
             while j < n:
-                t, event, _, _, kind, _, _ = entries[j]
+                event, _, kind, _ = infos[j]
                 if kind == DEATH or event in listened:
                     break
                 j += 1
             if j == n:
                 break
+            t: Any = entries.times[j]
             env = self.env
             if t > env._now or (not woke and kind != JOURNEY):
                 queue = self.queue
@@ -599,7 +661,7 @@ class Patient:
         if t > env._now:
             env._now = t
 
-    def _woken(self, entries: list[Entry], j: int, _event: object = None) -> None:
+    def _woken(self, entries: Timeline, j: int, _event: object = None) -> None:
         """The walk reached entry ``j`` of ``entries``; a treatment may have changed the timeline since."""
         if self.pending is not entries:  # look again from the cursor
             self._walk(True)
@@ -609,15 +671,15 @@ class Patient:
             self._walk(False)
 
     def _walk_end(self) -> None:
-        self._flush(len(self.pending))
+        self._flush(self.stop)
         self._signal_end()
 
     def _catch_up(self, now: float) -> None:
         """Record the timeline's entries before ``now``."""
-        entries = self.pending
+        times = self.pending.times
         j = self.cursor
-        n = len(entries)
-        while j < n and entries[j][0] < now:
+        n = self.stop
+        while j < n and times[j] < now:
             j += 1
         self._flush(j)
 
@@ -628,30 +690,36 @@ class Patient:
         sets its milestone column unconditionally.
         """
         entries = self.pending
+        entry_times = entries.times
+        infos = entries.infos
+        values = entries.values
         times = self.times
         history = self.history
         listened = self.listened
         quiet = self.quiet  # the list itself: later() pushes onto it, _run_quiet pops from it
         j = self.cursor
         while j < upto:
-            t, event, detail, value, kind, burden, column = entries[j]
+            t: Any = entry_times[j]
+            event, detail, kind, column = infos[j]
+            value: Any = values[j]
             if quiet and quiet[0][0] <= t:  # a later() action due first
                 self.cursor = j
                 self._run_quiet(t)
-            j += 1
             if kind == THRESHOLD:
-                self.b_ref = burden
+                self.b_ref = entries.burdens[j]
                 self.t_ref = t
                 self.next_threshold += 1
                 if event in MRS_OF_THRESHOLD:
                     self.mrs = value
             elif kind == PHASE:
+                burden: Any = entries.burdens[j]
                 self.t_faster = INF
                 self.b_ref = burden
                 self.t_ref = t
                 self.phase_multiplier = self.faster_multiplier
                 self.segments.append((t, burden, self.rate))
-            elif kind == DEATH:
+            j += 1
+            if kind == DEATH:
                 self.cursor = j
                 self.die(value, detail)
                 return
@@ -675,8 +743,9 @@ class Patient:
         assert make_thresholds is not None  # set by follow() with the timeline
         self.thresholds = make_thresholds()
         self.make_thresholds = None
-        self.pending = [e for e in self.pending[self.cursor :] if e[4] not in (THRESHOLD, PHASE)]
+        self.pending = self.pending.without_disease(self.cursor, self.stop)
         self.cursor = 0
+        self.stop = len(self.pending.times)
         self.timeline = LEFT_TIMELINE
 
     def drive(self, steps: Generator[Wait, None, None]) -> None:

@@ -3,7 +3,7 @@
 Between treatment changes a patient's burden rises linearly, so the time of every milestone, of the faster
 phase, of malignant transformation and of death is known from the patient's traits alone. This module
 computes them for a whole block at once, together with the diagnostic journey, and hands each patient a
-time-ordered list of *timeline entries*; the patient's walk along them
+time-ordered range of *timeline entries*; the patient's walk along them
 (:meth:`sim.model.process.Patient.follow`) then waits only for the entries a strategy rule listens to, and a
 patient whose treatment changes the disease recomputes their own future from that moment
 (:meth:`~sim.model.process.Patient.start_disease`).
@@ -14,16 +14,17 @@ previous one; the clock adds each wait to the time of the previous event), eleme
 the times are bit for bit those of the event-by-event formulation (``runner.TIMELINE = False``; compared on
 every shipped scenario by the test suite).
 
-An entry is ``(time, event, detail, value, kind, burden, column)``: ``kind`` says what it does to the
-patient's state (:data:`THRESHOLD`, :data:`PHASE`, :data:`LIFE`, :data:`JOURNEY`, :data:`DEATH`), ``burden``
-is the burden from then on for the two disease kinds (NaN otherwise) and ``column`` the milestone column its
-event sets (:data:`sim.model.milestones.EVENT_COLUMN`, -1 for none).
+An entry has a time, an ``(event, detail, kind, column)`` of its code, a value and a burden, each in a
+column of its own (:class:`sim.model.process.Timeline`): ``kind`` says what it does to the patient's state
+(:data:`THRESHOLD`, :data:`PHASE`, :data:`LIFE`, :data:`JOURNEY`, :data:`DEATH`), ``column`` is the
+milestone column its event sets (:data:`sim.model.milestones.EVENT_COLUMN`, -1 for none), the value is an
+mRS or a cause of death as an int (NaN otherwise) and the burden is the burden from then on for the two
+disease kinds (NaN otherwise).
 """
 
 from __future__ import annotations
 
 import math
-from itertools import pairwise
 from types import SimpleNamespace
 from typing import Final
 
@@ -71,6 +72,9 @@ _EVENTS = np.array([c[0] for c in _CODES], dtype=object)
 _DETAILS = np.array([c[1] for c in _CODES], dtype=object)
 _KINDS = np.array([c[2] for c in _CODES])
 _COLUMNS = np.array([EVENT_COLUMN.get(c[0], -1) for c in _CODES])
+#: Per code, the ``(event, detail, kind, column)`` every entry of that code shares (one tuple each).
+_INFOS = np.empty(len(_CODES), dtype=object)
+_INFOS[:] = [(e, d, int(k), int(c)) for e, d, k, c in zip(_EVENTS, _DETAILS, _KINDS, _COLUMNS, strict=True)]
 
 
 def level_matrix(
@@ -245,8 +249,12 @@ def block_entries(
     journey_t: np.ndarray,
     journey_c: np.ndarray,
     horizon: float,
-) -> tuple[list[list[tuple]], list[float]]:
+) -> tuple[tuple[list, list, list, list], list[int], list[float]]:
     """Every patient's time-ordered timeline entries and the time their follow-up ends naturally.
+
+    The entries of all the patients, one after another, as four columns (times, ``(event, detail, kind,
+    column)`` tuples, values, burdens: :class:`sim.model.process.Timeline`); patient ``i`` has those from
+    ``bounds[i]`` to ``bounds[i + 1]``.
 
     Only entries before the natural end (death or the horizon) are kept: nothing a treatment does can delay
     death, only bring it forward. At equal times the disease comes first, then malignancy, then the journey
@@ -281,7 +289,6 @@ def block_entries(
     at = p * width + order[rank]  # each kept entry's place in the (row-major) arrays above
     t = times.reshape(-1).take(at)
     code = codes.reshape(-1).take(at)
-    events, details = _EVENTS, _DETAILS
     kind = _KINDS[code]
     # The value an entry carries: its mRS (a threshold) or cause of death (a death) as an int, NaN for the
     # others; read from a small column of those Python objects (one fancy index, no masked assignment).
@@ -292,17 +299,5 @@ def block_entries(
     disease_kind = (kind == THRESHOLD) | (kind == PHASE)
     burden_of = np.full(len(at), math.nan, dtype=object)
     burden_of[disease_kind] = burden.reshape(-1).take(at[disease_kind])
-    flat = list(
-        zip(
-            t.tolist(),
-            events[code].tolist(),
-            details[code].tolist(),
-            value.tolist(),
-            kind.tolist(),
-            burden_of.tolist(),
-            _COLUMNS[code].tolist(),
-            strict=True,
-        )
-    )
-    bounds = np.searchsorted(p, np.arange(n + 1)).tolist()
-    return [flat[a:b] for a, b in pairwise(bounds)], t_end.tolist()
+    columns = (t.tolist(), _INFOS[code].tolist(), value.tolist(), burden_of.tolist())
+    return columns, np.searchsorted(p, np.arange(n + 1)).tolist(), t_end.tolist()

@@ -39,6 +39,7 @@ from sim.model.outcomes import OUTCOME_COLUMNS, OutcomeAccounting
 from sim.model.process import (
     DEATH_CAUSES,
     MILESTONES,
+    Timeline,
 )
 from sim.model.strategy import StrategyEngine
 from sim.model.timeline import (
@@ -172,7 +173,8 @@ def simulate_block(
         traits.t_faster_phase[:n].tolist(),
         traits.titre_band[:n].tolist(),
         levels_of,
-        entries,
+        entries[0] if entries is not None else None,
+        entries[1] if entries is not None else [],
         traits.diagnosis_steps,
         [] if timeline else t_background[:n].tolist(),
         [] if timeline else traits.t_malignancy[:n].tolist(),
@@ -240,11 +242,12 @@ def _natural_history_key(
     return (int(seed), int(draw), int(block), int(n), table.source, table.rates.tobytes(), parts)
 
 
+#: The precomputed timeline entries of a block's patients: patient ``i`` of the block follows those from
+#: ``bounds[i]`` to ``bounds[i + 1]`` of the timeline (which the blocks of a task share).
+BlockTimeline = tuple[Timeline, list[int]]
 #: A block's natural history: its traits, background death times, per-patient symptom levels and (with
 #: the timeline) the precomputed timeline entries of its patients.
-NaturalHistory = tuple[
-    BlockTraits, np.ndarray, list[tuple[float, float, float, float]], list[list[tuple]] | None
-]
+NaturalHistory = tuple[BlockTraits, np.ndarray, list[tuple[float, float, float, float]], BlockTimeline | None]
 
 
 def natural_histories(
@@ -297,7 +300,7 @@ def _natural_histories(
         )
         for traits, (_, n) in zip(all_traits, blocks, strict=True)
     ]
-    entries: list[list[list[tuple]] | None] = [None] * len(blocks)
+    entries: list[BlockTimeline | None] = [None] * len(blocks)
     if timeline:
         try:
             entries = list(
@@ -326,7 +329,7 @@ def _timeline_entries(
     t_backgrounds: list[np.ndarray],
     ns: list[int],
     horizon: float,
-) -> Iterator[list[list[tuple]]]:
+) -> Iterator[BlockTimeline]:
     """The precomputed natural history of the first ``n`` patients of each block (sim.model.timeline),
     in one NumPy pass over all the blocks."""
     b0 = values.progression.burden_at_onset
@@ -367,12 +370,13 @@ def _timeline_entries(
     j_times = journey_times(joined, all_ids)
     j_codes = journey_codes(joined)
     # The entries of all the blocks' patients in one pass (every step is by patient, so each patient's
-    # entries are those of a pass over their block alone), then cut into blocks.
+    # entries are those of a pass over their block alone), shared by the blocks, each with its bounds.
     kept = np.concatenate([np.arange(k * BLOCK_SIZE, k * BLOCK_SIZE + n) for k, n in enumerate(ns)])
-    entries, _ = block_entries(len(pids), disease, life, j_times[kept], j_codes[kept], horizon)
+    columns, bounds, _ = block_entries(len(pids), disease, life, j_times[kept], j_codes[kept], horizon)
+    timeline = Timeline(*columns)
     start = 0
     for n in ns:
-        yield entries[start : start + n]
+        yield timeline, bounds[start : start + n + 1]
         start += n
 
 

@@ -22,7 +22,7 @@ import simpy
 import sim
 import sim.run.runner as runner
 from sim.errors import SimulationError
-from sim.model.process import COLUMN, MILESTONES, Patient, fresh_environment
+from sim.model.process import COLUMN, MILESTONES, Patient, Timeline, fresh_environment
 from sim.model.timeline import DEATH, THRESHOLD
 from sim.model.treatments import WEEK, PhysiotherapyTreatment
 
@@ -105,7 +105,7 @@ def _walking_patient(listener) -> Patient:
         (1.8, "ataxia", "", 1, THRESHOLD, 0.28, COLUMN["t_ataxia"]),
         (3.0, "death", "background", 1, DEATH, math.nan, COLUMN["t_death"]),
     ]
-    p.follow(entries, lambda: [])
+    p.follow(Timeline.from_rows(entries), 0, len(entries), lambda: [])
     return p
 
 

@@ -4,6 +4,7 @@ that of each block computed alone (sim.model.cohort.draw_blocks, sim.run.runner.
 from __future__ import annotations
 
 from dataclasses import fields
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -52,8 +53,14 @@ def test_natural_histories_together_are_each_alone(default_scenario) -> None:
         assert_same_traits(traits, traits1)
         np.testing.assert_array_equal(t_background, t_background1)
         assert repr(levels) == repr(levels1)  # repr: exact floats, and NaN equal to NaN
-        assert entries is not None and len(entries) == n
-        assert repr(entries) == repr(entries1)
+        assert entries is not None and entries1 is not None and len(entries[1]) == n + 1
+        assert repr(_rows(entries)) == repr(_rows(entries1))
+
+
+def _rows(entries: runner.BlockTimeline) -> list:
+    """Each patient's timeline entries, as rows."""
+    timeline, bounds = entries
+    return [timeline.rows(a, b) for a, b in pairwise(bounds)]
 
 
 def test_a_run_in_tasks_of_one_block_is_the_same_run(default_scenario, monkeypatch) -> None:

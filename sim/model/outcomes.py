@@ -49,6 +49,9 @@ DISEASE_CARE: Final = 6
 assert N_CATEGORIES == DISEASE_CARE + 1 and COST_CATEGORIES[DISEASE_CARE] == "disease_care"
 # What an event does to the accounts; events absent from EVENT_KIND do nothing. Kinds below _FIRST_COSTED
 # are the STATE_EVENTS (they close the current spell).
+#: The builtin ``sum`` as a final name (a C static when compiled; the builtin itself is looked up in the
+#: builtins module at every call). The builtin it is: its rounding (compensated from Python 3.12) is kept.
+_sum: Final = sum
 _MRS_LEVEL: Final = 0
 _MRS_VALUE: Final = 1
 _PAIN: Final = 2
@@ -301,8 +304,8 @@ class OutcomeAccounting:
             flow(0.0, t_end, de),
             qalys,
             qalys_disc,
-            sum(undisc),
-            sum(disc),
+            _sum(undisc),
+            _sum(disc),
             *undisc,
             *disc,
         )

@@ -23,7 +23,7 @@ import sim
 import sim.run.runner as runner
 from sim.errors import SimulationError
 from sim.model.process import COLUMN, MILESTONES, Patient, Timeline, fresh_environment
-from sim.model.timeline import DEATH, THRESHOLD
+from sim.model.timeline import DEATH, JOURNEY, PHASE, THRESHOLD
 from sim.model.treatments import WEEK, PhysiotherapyTreatment
 
 SCENARIOS = Path(sim.default_scenario_path()).parent
@@ -353,3 +353,17 @@ def test_a_patients_run_steps_as_simpy_does_and_raises_the_error_of_a_failed_pro
         broken.run()
     assert isinstance(info.value.__cause__, ValueError) and info.value.__cause__ is not info.value
     assert broken.env._now == 1.0
+
+
+def test_a_timeline_keeps_its_rows_and_leaves_out_the_disease_on_request() -> None:
+    rows = [
+        (0.5, "sensory_hands", "", 1, THRESHOLD, 0.18, COLUMN["t_sensory_hands"]),
+        (0.9, "presentation", "first visit", math.nan, JOURNEY, math.nan, -1),
+        (1.2, "faster_phase", "progression accelerates", math.nan, PHASE, 0.3, -1),
+        (3.0, "death", "background", 1, DEATH, math.nan, COLUMN["t_death"]),
+    ]
+    timeline = Timeline.from_rows(rows)
+    assert repr(timeline.rows(0, 4)) == repr(rows)  # repr: NaN equal to NaN
+    assert repr(timeline.rows(1, 3)) == repr(rows[1:3])
+    rest = timeline.without_disease(1, 4)
+    assert repr(rest.rows(0, len(rest.times))) == repr([rows[1], rows[3]])

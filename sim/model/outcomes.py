@@ -47,11 +47,11 @@ DIAGNOSTICS: Final = 4
 DEVICES: Final = 5
 DISEASE_CARE: Final = 6
 assert N_CATEGORIES == DISEASE_CARE + 1 and COST_CATEGORIES[DISEASE_CARE] == "disease_care"
-# What an event does to the accounts; events absent from EVENT_KIND do nothing. Kinds below _FIRST_COSTED
-# are the STATE_EVENTS (they close the current spell).
 #: The builtin ``sum`` as a final name (a C static when compiled; the builtin itself is looked up in the
 #: builtins module at every call). The builtin it is: its rounding (compensated from Python 3.12) is kept.
 _sum: Final = sum
+# What an event does to the accounts; events absent from EVENT_KIND do nothing. Kinds below _FIRST_COSTED
+# are the STATE_EVENTS (they close the current spell).
 _MRS_LEVEL: Final = 0
 _MRS_VALUE: Final = 1
 _PAIN: Final = 2

@@ -623,7 +623,6 @@ class Patient:
             infos = entries.infos
             j = self.cursor
             n = self.stop
-            kind = DEATH
             while j < n:
                 event, _, kind, _ = infos[j]
                 if kind == DEATH or event in listened:

@@ -68,13 +68,10 @@ _J_DIAGNOSIS = _code("diagnosis", "anti-MAG neuropathy", JOURNEY)
 _J_SEROLOGY = tuple(
     _code("serology", f"IgM paraprotein; anti-MAG {band} BTU", JOURNEY) for band in TITRE_BANDS
 )
-_EVENTS = np.array([c[0] for c in _CODES], dtype=object)
-_DETAILS = np.array([c[1] for c in _CODES], dtype=object)
 _KINDS = np.array([c[2] for c in _CODES])
-_COLUMNS = np.array([EVENT_COLUMN.get(c[0], -1) for c in _CODES])
 #: Per code, the ``(event, detail, kind, column)`` every entry of that code shares (one tuple each).
 _INFOS = np.empty(len(_CODES), dtype=object)
-_INFOS[:] = [(e, d, int(k), int(c)) for e, d, k, c in zip(_EVENTS, _DETAILS, _KINDS, _COLUMNS, strict=True)]
+_INFOS[:] = [(event, detail, kind, EVENT_COLUMN.get(event, -1)) for event, detail, kind in _CODES]
 
 
 def level_matrix(

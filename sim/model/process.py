@@ -431,7 +431,11 @@ class Patient:
         while k < len(self.thresholds) and self.thresholds[k][0] <= self.b_ref:
             k += 1
         self.next_threshold = k
-        mrs = 1 + sum(1 for level, name, _ in self.thresholds[:k] if name in MRS_OF_THRESHOLD)
+        mrs = 1  # plus the mRS thresholds below the burden (a loop: no generator or slice per reversal)
+        thresholds = self.thresholds
+        for j in range(k):
+            if thresholds[j][1] in MRS_OF_THRESHOLD:
+                mrs += 1
         if mrs != self.mrs:
             self.mrs = mrs
             self.log("mrs", "modified Rankin falls after treatment", mrs)
@@ -903,11 +907,11 @@ class _Resume:
         self.steps = steps
 
     def __call__(self, _event: object) -> None:
-        try:
-            wait = next(self.steps)
-        except StopIteration:
-            return
-        wait.callbacks.append(self)
+        # A default, not ``except StopIteration``: steps never yield None, and an exception caught at the
+        # end of every course (with a lookup of ``next`` in the builtins on every step) costs more than it.
+        wait = _next(self.steps, None)
+        if wait is not None:
+            wait.callbacks.append(self)
 
 
 def fresh_environment(env: simpy.Environment | None = None) -> simpy.Environment:

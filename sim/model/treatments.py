@@ -32,6 +32,11 @@ WEEK: Final = 1.0 / 52.0
 MONTH: Final = 1.0 / 12.0
 DURATION_SIGMA: Final = 0.7
 TREATMENT_DEATH: Final = 3
+# Builtins and math functions the compiled model does not translate, as final names (C statics there,
+# where a plain call looks the name up in its module on every call).
+_sum: Final = sum
+_log1p: Final = math.log1p
+_floor: Final = math.floor
 
 
 #: A course's public fields, in the order of its ``__init__``.
@@ -69,6 +74,7 @@ class Course:
     dose_interval: float
     _n_scheduled: int
     _unit: Any
+    _total: Any  # the total dose once computed (None before, and again whenever the doses are replaced)
     end: float | None
     cost_per_year: float  # continuous cost while on treatment (e.g. daily tablets)
     repeat_years: float | None  # the last dose recurs at this interval while alive (device renewal)
@@ -100,6 +106,7 @@ class Course:
         self.first_dose = self.dose_interval = 0.0
         self._n_scheduled = 0
         self._unit = None
+        self._total = None
         self.end = end
         self.cost_per_year = cost_per_year
         self.repeat_years = repeat_years
@@ -123,10 +130,12 @@ class Course:
     @doses.setter
     def doses(self, doses: list[tuple[float, float]]) -> None:
         self._doses = doses
+        self._total = None
 
     def schedule(self, first: float, step: float, n: int, unit: Any) -> None:
         """Doses ``unit`` at ``first + i * step`` for ``i`` in ``range(n)``, listed when first read."""
         self._doses = None
+        self._total = None
         self.first_dose = first
         self.dose_interval = step
         self._n_scheduled = n
@@ -138,7 +147,12 @@ class Course:
 
     @property
     def total_dose(self) -> float:
-        return float(sum(a for _, a in self.doses))
+        """The sum of the doses, computed once: the cumulative dose reads every course at each new one
+        (a course's doses are set when it starts and replaced, never changed in place)."""
+        total = self._total
+        if total is None:
+            total = self._total = float(_sum([a for _, a in self.doses]))
+        return total
 
     def _fields(self) -> tuple:
         return (
@@ -334,8 +348,8 @@ def binomial_quantile(u: float, n: int, p: float) -> int:
         return 0
     if p >= 1.0:
         return n
-    log_odds = math.log(p) - math.log1p(-p)
-    log_pmf = n * math.log1p(-p)
+    log_odds = math.log(p) - _log1p(-p)
+    log_pmf = n * _log1p(-p)
     cdf = math.exp(log_pmf)
     k = 0
     while cdf <= u and k < n:
@@ -391,7 +405,8 @@ class TreatmentBase:
         return patient.state.get(self.active_key)
 
     def cumulative_dose(self, patient: Patient) -> float:
-        return sum(c.total_dose for c in self.courses(patient) if c.treatment == self.name)
+        name = self.name
+        return _sum([c.total_dose for c in self.courses(patient) if c.treatment == name])
 
     def n_courses(self, patient: Patient) -> int:
         """Courses of this treatment so far (a counter: strategies ask on every rule check)."""
@@ -548,7 +563,7 @@ class IVIgTreatment(TreatmentBase):
         traits = self.traits(patient)
         course.responder = traits["responder"]
         planned_end = t0 + (p.assessment_months * MONTH if not traits["responder"] else p.max_years)
-        n_planned = 1 + int(math.floor((planned_end - t0) / interval + 1e-9))
+        n_planned = 1 + int(_floor((planned_end - t0) / interval + 1e-9))
         # First thromboembolism: geometric number of infusions (inversion, one uniform).
         u = rng.uniforms(3)
         pte = p.p_thromboembolism_per_infusion
@@ -558,11 +573,11 @@ class IVIgTreatment(TreatmentBase):
         elif pte >= 1:
             k_te = 0.0
         else:
-            k_te = float(math.floor(math.log1p(-u[0]) / math.log1p(-pte)))
+            k_te = float(_floor(_log1p(-u[0]) / _log1p(-pte)))
         te = k_te < n_planned
         t_te = t0 + k_te * interval if te else math.inf
         stop_at = t_te if te and self.stop_on_ae else planned_end
-        n_given = 1 + int(math.floor((stop_at - t0) / interval + 1e-9))
+        n_given = 1 + int(_floor((stop_at - t0) / interval + 1e-9))
         course.doses = [(t0, p.induction_g_per_kg * p.weight_kg)] + [
             (t0 + i * interval, p.maintenance_g_per_kg * p.weight_kg) for i in range(1, n_given)
         ]
@@ -667,7 +682,7 @@ class CyclophosphamideTreatment(TreatmentBase):
         env = patient.env
         state = patient.state.get("bladder")
         if state is None:
-            budget = -math.log1p(-0.999999 * self.traits(patient)["u_extra"])
+            budget = -_log1p(-0.999999 * self.traits(patient)["u_extra"])
             state = {
                 "budget": budget,
                 "token": 0,

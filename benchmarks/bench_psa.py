@@ -11,19 +11,28 @@ extrapolation: the cost is linear in draws × patients once the pool is running)
 target's 1,000 patients per draw, so that what each draw costs besides its patients (sampling, checking
 and summarising it) weighs as much as in the target; ``--draws 1000 --workers 2`` runs the target itself
 (about four minutes on two cores). Also checks that every number of workers gives the identical table.
+
+The machine's own speed moves by a third and more from hour to hour on a shared virtual machine, so the
+script also times a bare SimPy loop on one core (the reference of ``bench_core.py``) before and after the
+PSA: a PSA time is comparable with another one only at a similar reference rate.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import os
 import time
 from pathlib import Path
 
 import pandas as pd
+from bench_core import bare_loop  # this script's folder is first on the path when it is run
 
 import sim
+
+#: Patients × one-year timeouts of the bare SimPy loop that gauges the machine's speed (about 0.1 s).
+REFERENCE = (2000, 20)
 
 STRATEGIES = (
     "supportive_care.toml",
@@ -33,6 +42,17 @@ STRATEGIES = (
 )
 TARGET = (1000, 1000)  # draws, patients: the size of a health economist's PSA
 GOAL_SECONDS = 180.0
+
+
+def reference_rate() -> float:
+    """Events per second of the bare SimPy loop on one core, best of three: the machine's speed now."""
+    patients, timeouts = REFERENCE
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        bare_loop(patients, timeouts)
+        best = min(best, time.perf_counter() - t0)
+    return patients * timeouts / best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     size = f"{len(scenarios)} strategies × {args.draws} draws × {args.patients} patients"
     print(f"{size} = {lifetimes:,} lifetimes")
     sim.run_psa(scenarios, 1, 64, args.seed)  # warm-up: imports and caches
+    rate_before = reference_rate()
     tables: dict[int, pd.DataFrame] = {}
     seconds: dict[int, float] = {}
     for w in args.workers:
@@ -65,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         eff = f"{base / seconds[w] / w:12.0%}" if base else f"{'-':>12}"
         full = TARGET[0] * TARGET[1] * len(scenarios) / rate / 60
         print(f"{w:>8}{seconds[w]:10.1f}{rate:14,.0f}{eff}{full:20.1f}")
+    rate_after = reference_rate()
+    print(
+        f"machine speed, bare SimPy loop on one core: {rate_before:,.0f} events/s before the PSA, "
+        f"{rate_after:,.0f} after"
+    )
     first = tables[args.workers[0]]
     same = all(t.equals(first) for t in tables.values())
     print(f"tables identical for every number of workers: {same}")

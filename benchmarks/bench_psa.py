@@ -14,7 +14,8 @@ and summarising it) weighs as much as in the target; ``--draws 1000 --workers 2`
 
 The machine's own speed moves by a third and more from hour to hour on a shared virtual machine, so the
 script also times a bare SimPy loop on one core (the reference of ``bench_core.py``) before and after the
-PSA: a PSA time is comparable with another one only at a similar reference rate.
+PSA and prints both rates: a rough gauge of the machine at the time (a short loop on one core and minutes on
+two cores are not slowed alike, so it does not convert one PSA time into another).
 """
 
 from __future__ import annotations

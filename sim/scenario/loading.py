@@ -77,10 +77,13 @@ class Scenario:
 
         ``overrides`` maps dotted parameter paths to values (a PSA draw, a one-way sensitivity step).
         """
-        if not overrides:  # the base case is asked for often: build it once
-            if "base" not in self._values_cache:
-                self._values_cache["base"] = _to_values(self.model, "", {})
-            return self._values_cache["base"]
+        cache = self._values_cache
+        if "base" not in cache:  # the base case is asked for often: build it once
+            steps: dict[str, tuple[str, ...]] = {}
+            cache["base"] = _to_values(self.model, "", {}, (), steps)
+            cache["steps"] = steps
+        if not overrides:
+            return cache["base"]
         kinds = self.parameter_kinds()
         for path, value in overrides.items():
             if path not in kinds:
@@ -92,7 +95,7 @@ class Scenario:
                     self.path,
                     path,
                 )
-        return _to_values(self.model, "", dict(overrides))
+        return _overridden(cache["base"], cache["steps"], overrides)
 
     def parameter_kinds(self) -> dict[str, Kind | None]:
         """The domain (kind) of every parameter by dotted path, for checking values set from outside."""
@@ -431,20 +434,63 @@ def _walk_kinds(model: BaseModel, prefix: str) -> Iterator[tuple[str, Kind | Non
                     yield from _walk_kinds(item, f"{path}.{key}.")
 
 
-def _to_values(model: BaseModel, prefix: str, overrides: dict[str, float]) -> SimpleNamespace:
+def _to_values(
+    model: BaseModel,
+    prefix: str,
+    overrides: dict[str, float],
+    trail: tuple[str, ...] = (),
+    steps: dict[str, tuple[str, ...]] | None = None,
+) -> SimpleNamespace:
+    """The values tree of ``model`` (see :meth:`Scenario.values`); where ``steps`` is given, it gets the
+    attribute names and table keys that lead to each parameter, by dotted path."""
     out = {}
     for name in type(model).model_fields:
         val = getattr(model, name)
         path = f"{prefix}{name}"
         if isinstance(val, Param):
             out[name] = float(overrides.get(path, val.value))
+            if steps is not None:
+                steps[path] = (*trail, name)
         elif isinstance(val, BaseModel):
-            out[name] = _to_values(val, path + ".", overrides)
+            out[name] = _to_values(val, path + ".", overrides, (*trail, name), steps)
         elif isinstance(val, dict):
             out[name] = {
-                k: _to_values(v, f"{path}.{k}.", overrides) if isinstance(v, BaseModel) else v
+                k: _to_values(v, f"{path}.{k}.", overrides, (*trail, name, k), steps)
+                if isinstance(v, BaseModel)
+                else v
                 for k, v in val.items()
             }
         else:
             out[name] = val
     return SimpleNamespace(**out)
+
+
+def _overridden(
+    base: SimpleNamespace, steps: Mapping[str, tuple[str, ...]], overrides: Mapping[str, float]
+) -> SimpleNamespace:
+    """``base`` with the parameter at each dotted path of ``overrides`` set to its value, as
+    :func:`_to_values` with those overrides would build it.
+
+    Only the namespaces and tables on the paths are copied (each once); the rest is shared with ``base``,
+    which nothing changes (the base case itself is shared by every run without overrides). Building the
+    whole tree again cost about a millisecond for every strategy of every PSA draw.
+    """
+    root = SimpleNamespace(**vars(base))
+    copies: dict[tuple[str, ...], Any] = {}
+    for path, value in overrides.items():
+        trail = steps[path]
+        node: Any = root
+        for depth in range(1, len(trail)):
+            copied = copies.get(trail[:depth])
+            if copied is None:
+                name = trail[depth - 1]
+                original = node[name] if isinstance(node, dict) else getattr(node, name)
+                copied = dict(original) if isinstance(original, dict) else SimpleNamespace(**vars(original))
+                if isinstance(node, dict):
+                    node[name] = copied
+                else:
+                    setattr(node, name, copied)
+                copies[trail[:depth]] = copied
+            node = copied
+        setattr(node, trail[-1], float(value))  # a parameter is a field of a namespace, never a table's item
+    return root

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import sim
-from sim.scenario.loading import MAX_EXTENDS_DEPTH, bundled_scenario_path
+from sim.scenario.loading import MAX_EXTENDS_DEPTH, _to_values, bundled_scenario_path
 from sim.testing import scenario_to_toml
 
 DEFAULT = sim.default_scenario_path()
@@ -350,6 +351,28 @@ def test_values_apply_overrides_by_path(default_scenario: sim.Scenario) -> None:
     assert changed.population.p_titre_low == base.population.p_titre_low
     with pytest.raises(sim.ScenarioError, match="unknown parameter"):
         default_scenario.values({"population.p_mal": 0.5})
+
+
+def test_overridden_values_equal_a_tree_built_with_them_and_leave_the_base_case_alone() -> None:
+    """The values of a draw share what they do not change with the base case; they are still exactly the
+    tree built from the model with the overrides, in a treatment's table too, and the base case keeps its
+    values (:func:`sim.scenario.loading._overridden`)."""
+    scenario = sim.load_scenario(bundled_scenario_path("cyclophosphamide_rituximab.toml"))
+    base_before = repr(scenario.values())
+    overrides = {path: param.value * 0.9 for path, param in scenario.uncertain_parameters().items()}
+    kinds = scenario.parameter_kinds()
+    overrides = {p: v for p, v in overrides.items() if kinds[p] is None or kinds[p].contains(v)}
+    assert any(p.startswith("treatments.") for p in overrides)  # a path through a table of namespaces
+    changed = scenario.values(overrides)
+    assert repr(changed) == repr(_to_values(scenario.model, "", overrides))
+    assert repr(changed) != base_before
+    assert repr(scenario.values()) == base_before
+    sections = {p.split(".")[0] for p in overrides}
+    untouched = [k for k, v in vars(scenario.values()).items() if isinstance(v, SimpleNamespace)]
+    untouched = [k for k in untouched if k not in sections]
+    assert untouched
+    for name in untouched:  # shared with the base case, not copied
+        assert getattr(changed, name) is getattr(scenario.values(), name)
 
 
 def test_relative_life_table_resolves_against_the_scenario_file(

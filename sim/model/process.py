@@ -907,8 +907,8 @@ class _Resume:
         self.steps = steps
 
     def __call__(self, _event: object) -> None:
-        # A default, not ``except StopIteration``: steps never yield None, and an exception caught at the
-        # end of every course (with a lookup of ``next`` in the builtins on every step) costs more than it.
+        # next() with a default, not ``except StopIteration``: steps never yield None, and raising and
+        # catching an exception at the end of every course cost more than the rest of its last step.
         wait = _next(self.steps, None)
         if wait is not None:
             wait.callbacks.append(self)

@@ -62,7 +62,9 @@ class BlockLives:
 
     count_rows: list[tuple[int, int, int]]  # per patient: courses, adverse events, severe ones
     segments_of: list[list[tuple[float, float, float]]]  # per patient: their burden path
-    econ_rows: list[tuple[float, ...]]  # per patient: OUTCOME_COLUMNS (empty without economics)
+    # The patients' OUTCOME_COLUMNS, one patient after another (empty without economics): one flat list of
+    # floats, which NumPy reads in half the time of a list of rows (measured).
+    econ_values: list[float]
     events: list | None  # (patient_id, time, age, event, detail, value) rows, if kept
     courses: list | None  # one row per course (runner.COURSE_COLUMNS without the strategy), if kept
 
@@ -96,7 +98,7 @@ def live_block(
     """
     count_rows: list[tuple[int, int, int]] = []
     segments_of: list[list[tuple[float, float, float]]] = []
-    econ_rows: list[tuple[float, ...]] = []
+    econ_values: list[float] = []
     events: list | None = [] if keep_events else None
     courses: list | None = [] if keep_events else None
     entries = patients.entries
@@ -166,7 +168,7 @@ def live_block(
             else (len(patient_courses), 0, 0)
         )
         if accounting is not None:
-            econ_rows.append(accounting.patient(patient.history, patient_courses, t_end))
+            econ_values.extend(accounting.patient(patient.history, patient_courses, t_end))
         if events is not None and courses is not None:
             age0 = patient.age0
             events.extend((pid, t, age0 + t, e, d, v) for t, e, d, v in patient.history)
@@ -192,7 +194,7 @@ def live_block(
         causes[:n] = all_causes
     if env is not None:  # the last patient's pending events refer to them and them to the environment: a
         fresh_environment(env)  # cycle that would keep the block's strategy and treatments for the collector
-    return BlockLives(count_rows, segments_of, econ_rows, events, courses)
+    return BlockLives(count_rows, segments_of, econ_values, events, courses)
 
 
 class _Thresholds:

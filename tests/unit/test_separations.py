@@ -123,7 +123,7 @@ def test_a_workers_blocks_do_not_depend_on_their_order_or_company(tiny_scenario:
     size = 6
 
     def run(blocks):
-        shared = (values, table, 3, 0, False, None)
+        shared = (values, table, 3, 0, False, None, False)
         return {out.block: out for out in runner._run_blocks(shared, [(b, size) for b in blocks])}
 
     alone = {b: run([b])[b] for b in (0, 1, 2)}

@@ -27,6 +27,7 @@ identical for any number of workers. With every distribution fixed, draw ``d`` o
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -215,18 +216,27 @@ def _with_values(template: dict[str, Any], overrides: Mapping[str, float]) -> di
     scenario for every draw and strategy cost more than validating it.
     """
     data = dict(template)
-    copied: set[tuple[str, ...]] = set()
+    copied: set[str] = set()  # the tables copied so far, by dotted path
     for path, value in overrides.items():
-        parts = path.split(".")
+        tables, leaf = _path_steps(path)
         node = data
-        for k, part in enumerate(parts[:-1]):
-            key = tuple(parts[: k + 1])
-            if key not in copied:
-                node[part] = dict(node[part])
-                copied.add(key)
-            node = node[part]
-        node[parts[-1]] = {"value": float(value), "source": "psa"}
+        for table, key in tables:
+            if table not in copied:
+                node[key] = dict(node[key])
+                copied.add(table)
+            node = node[key]
+        node[leaf] = {"value": float(value), "source": "psa"}
     return data
+
+
+@functools.lru_cache(maxsize=4096)
+def _path_steps(path: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """The tables on a dotted path, outermost first, each as (its own dotted path, its key in the table
+    above), and the key of the value: split once per path, not for every draw (that was half the cost of
+    :func:`_with_values`)."""
+    parts = path.split(".")
+    tables = tuple((".".join(parts[: k + 1]), part) for k, part in enumerate(parts[:-1]))
+    return tables, parts[-1]
 
 
 def check_overrides(scenario: Scenario, overrides: Mapping[str, float], context: str = "") -> None:

@@ -4,13 +4,15 @@
 on an exception (Ctrl-C, SIGTERM, a failed patient) waits for every queued task, and a parent killed with
 SIGKILL leaves its workers computing until their current task ends. :func:`worker_pool` therefore
 
-* cancels the queued tasks and terminates the workers when its block is left by an exception, and
-* gives every worker a watchdog thread that ends the worker as soon as its parent process is gone.
+* cancels the queued tasks and terminates the workers when its block is left by an exception,
+* gives every worker a watchdog thread that ends the worker as soon as its parent process is gone, and
+* puts what a worker starts with out of reach of the cyclic garbage collector (``gc.freeze``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing.connection
 import os
 import signal
@@ -87,6 +89,10 @@ def _start_worker(parent_pid: int, initializer: Callable[..., Any] | None, inita
     threading.Thread(target=_watch_parent, args=(parent_pid, os.getppid()), daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
+    # What the worker holds now (the modules and data it inherited, the shared data of its tasks) lives as
+    # long as the worker: out of the collector's sight, a full collection no longer traverses it (about
+    # 0.13 s each, a few times in a PSA of 1,000 draws; measured 0.7 ms with it frozen).
+    gc.freeze()
 
 
 def _watch_parent(parent_pid: int, first_ppid: int) -> None:

@@ -77,6 +77,7 @@ _heappush: Final = heapq.heappush
 _heappop: Final = heapq.heappop
 _next: Final = next
 _partial: Final = functools.partial
+_prod: Final = math.prod
 
 
 class Timeline:
@@ -370,7 +371,7 @@ class Patient:
             self._set_effects(new)
 
     def _set_effects(self, effects: dict[str, float]) -> None:
-        product = math.prod(effects.values()) if effects else 1.0
+        product = _prod(effects.values()) if effects else 1.0
         self.effects = effects
         if product == self.rate_multiplier:
             return  # nothing changes: keep the path (and its rounding) exactly as it was

@@ -391,6 +391,12 @@ class TreatmentBase:
         # The amount of a session or exchange, one float object for all of them (compiled code would box
         # a literal 1.0 anew for every dose of every course).
         self.unit_dose: Any = 1.0
+        # Read on every course of a disease-modifying treatment: typed copies of its efficacy parameters
+        # (the same values and products; each read of the namespace is a generic attribute lookup).
+        eff = getattr(params, "efficacy", None)
+        self.response_delay_median: float = eff.months_to_response * MONTH if eff is not None else 0.0
+        self.response_delay_sigma: float = eff.response_time_sigma if eff is not None else 0.0
+        self.response_duration_years: float = eff.response_duration_years if eff is not None else 0.0
 
     # -- bookkeeping --------------------------------------------------------------------------------------
     def courses(self, patient: Patient) -> list[Course]:
@@ -481,9 +487,8 @@ class TreatmentBase:
         lasts a log-normal time from ``T``, then the patient relapses. A non-responder hears at ``T``.
         """
         traits = self.traits(patient)
-        eff = self.p.efficacy
         course.responder = traits["responder"]
-        duration = _lognormal(rng, eff.response_duration_years)
+        duration = _lognormal(rng, self.response_duration_years)
         if not traits["responder"]:
             yield patient.wait(delay_years)
             if patient.alive:
@@ -519,34 +524,50 @@ class RituximabTreatment(TreatmentBase):
     anti-MAG ≥ 10,000 BTU), early IgM flare in some, infusion reactions, hypogammaglobulinaemia and
     severe infections."""
 
+    def __init__(
+        self, name: str, params: SimpleNamespace, context: TreatmentContext, stop_on_ae: bool
+    ) -> None:
+        super().__init__(name, params, context, stop_on_ae)
+        # Read for every course: typed copies of the parameters (the same values, computed the same way).
+        self.weekly: bool = params.regimen == "375mg_m2_x4"
+        self.weekly_dose: Any = 375.0 * params.body_surface_m2  # an object: stored as it is in each dose
+        self.p_infusion_reaction: float = params.p_infusion_reaction
+        self.p_hypogammaglobulinaemia: float = params.p_hypogammaglobulinaemia
+        self.p_severe_infection: float = params.p_severe_infection
+        self.p_death_given_severe_infection: float = params.p_death_given_severe_infection
+        self.p_flare: float = params.p_flare
+        self.flare_rate_multiplier: float = params.flare_rate_multiplier
+        self.flare_years: float = params.flare_months * MONTH
+        self.flare_key = "flare:" + name
+
     def p_response(self, patient: Patient) -> float:
         low = patient.state.get("titre_band", 1) == 0
         return self.p.p_response_low_titre if low else self.p.efficacy.p_response
 
     def run(self, patient: Patient, course: Course, rng: CourseDraws):
-        p = self.p
         t0 = patient.env._now
-        if p.regimen == "375mg_m2_x4":
-            course.doses = [(t0 + i * WEEK, 375.0 * p.body_surface_m2) for i in range(4)]
+        if self.weekly:
+            dose = self.weekly_dose
+            course.doses = [(t0 + i * WEEK, dose) for i in range(4)]
         else:
             course.doses = [(t0, 1000.0), (t0 + 2 * WEEK, 1000.0)]
         u = rng.uniforms(6)
         traits = self.traits(patient)
-        if u[0] < p.p_infusion_reaction:
+        if u[0] < self.p_infusion_reaction:
             self.adverse_event(patient, course, "infusion reaction", False, 0.0, 1.0)
-        if u[1] < p.p_hypogammaglobulinaemia:
+        if u[1] < self.p_hypogammaglobulinaemia:
             self.adverse_event(patient, course, "hypogammaglobulinaemia", False, 0.0, 1.0)
-        p_death = p.p_death_given_severe_infection
-        if u[2] < p.p_severe_infection and self.adverse_event(
+        p_death = self.p_death_given_severe_infection
+        if u[2] < self.p_severe_infection and self.adverse_event(
             patient, course, "severe infection", True, p_death, u[3]
         ):
             return
-        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, p.efficacy.response_time_sigma)
-        if traits["u_extra"] < p.p_flare:
-            patient.apply_effect("flare:" + self.name, p.flare_rate_multiplier)
+        delay = _lognormal(rng, self.response_delay_median, self.response_delay_sigma)
+        if traits["u_extra"] < self.p_flare:
+            patient.apply_effect(self.flare_key, self.flare_rate_multiplier)
             patient.log("igm_flare", self.name)
-            yield patient.wait(min(p.flare_months * MONTH, delay))
-            patient.remove_effect("flare:" + self.name)
+            yield patient.wait(min(self.flare_years, delay))
+            patient.remove_effect(self.flare_key)
         yield patient.wait_until(max(patient.env._now, course.doses[-1][0]))
         self.finish(patient, course, "completed")
         yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env._now))
@@ -582,7 +603,7 @@ class IVIgTreatment(TreatmentBase):
             (t0 + i * interval, p.maintenance_g_per_kg * p.weight_kg) for i in range(1, n_given)
         ]
         timeline = []
-        t_effect = t0 + p.efficacy.months_to_response * MONTH
+        t_effect = t0 + self.response_delay_median
         if traits["responder"] and t_effect < stop_at:
             timeline.append((t_effect, 0))
         if te:
@@ -636,7 +657,7 @@ class PlasmaExchangeTreatment(TreatmentBase):
             patient, course, "severe line complication", True, p.p_death_given_severe, u[1]
         ):
             return
-        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, p.efficacy.response_time_sigma)
+        delay = _lognormal(rng, self.response_delay_median, self.response_delay_sigma)
         yield patient.wait_until(course.doses[-1][0])
         self.finish(patient, course, "completed")
         yield from self.respond(patient, course, rng, max(0.0, t0 + delay - patient.env._now))
@@ -646,17 +667,29 @@ class CyclophosphamideTreatment(TreatmentBase):
     """Oral or intravenous pulses, alone or with prednisone or rituximab; haemorrhagic cystitis and a bladder
     cancer risk that rises with the cumulative dose (Travis 1995)."""
 
+    def __init__(
+        self, name: str, params: SimpleNamespace, context: TreatmentContext, stop_on_ae: bool
+    ) -> None:
+        super().__init__(name, params, context, stop_on_ae)
+        # Read for every course: typed copies of the parameters (the same values, computed the same way).
+        self.pulse_step: float = params.interval_weeks * WEEK
+        self.pulses: int = params.pulses
+        self.dose_per_pulse: Any = params.dose_per_pulse_g  # an object: stored as it is in each dose
+        self.p_cystitis: float = params.p_haemorrhagic_cystitis_per_course
+        self.p_leukopenia: float = params.p_severe_leukopenia_per_course
+        self.cancer_base_rate: float = params.bladder_cancer_base_rate_per_year
+
     def run(self, patient: Patient, course: Course, rng: CourseDraws):
-        p = self.p
         t0 = patient.env._now
-        step = p.interval_weeks * WEEK
-        course.doses = [(t0 + i * step, p.dose_per_pulse_g) for i in range(p.pulses)]
+        step = self.pulse_step
+        dose = self.dose_per_pulse
+        course.doses = [(t0 + i * step, dose) for i in range(self.pulses)]
         u = rng.uniforms(3)
-        if u[0] < p.p_haemorrhagic_cystitis_per_course:
+        if u[0] < self.p_cystitis:
             self.adverse_event(patient, course, "haemorrhagic cystitis", False, 0.0, 1.0)
-        if u[1] < p.p_severe_leukopenia_per_course:
+        if u[1] < self.p_leukopenia:
             self.adverse_event(patient, course, "severe leukopenia", True, 0.0, 1.0)
-        delay = _lognormal(rng, p.efficacy.months_to_response * MONTH, p.efficacy.response_time_sigma)
+        delay = _lognormal(rng, self.response_delay_median, self.response_delay_sigma)
         yield patient.wait_until(course.doses[-1][0])
         self.finish(patient, course, "completed")
         self._update_cancer_risk(patient)
@@ -695,7 +728,7 @@ class CyclophosphamideTreatment(TreatmentBase):
         if "t_from" in state:  # the clock was running: what the old hazard spent is gone
             state["budget"] = max(0.0, state["budget"] - state["hazard"] * (env._now - state.pop("t_from")))
         rr = self.relative_risk(self.cumulative_dose(patient))
-        state["hazard"] = self.p.bladder_cancer_base_rate_per_year * max(0.0, rr - 1.0)
+        state["hazard"] = self.cancer_base_rate * max(0.0, rr - 1.0)
         state["token"] += 1
         token = state["token"]
         if env._now < state["lag_end"]:

@@ -24,9 +24,11 @@ from sim.model.process import (
     MILESTONES,
     NAN,
     Patient,
+    ScenarioThresholds,
     Timeline,
     fresh_environment,
-    threshold_list,
+    patient_thresholds,
+    scenario_thresholds,
 )
 from sim.model.strategy import StrategyEngine
 
@@ -107,6 +109,7 @@ def live_block(
     n_columns = len(MILESTONES)
     all_times: list[float] = []  # the patients' rows of ``times``, one after another
     all_causes: list[int] = []
+    base = scenario_thresholds(thresholds)
     for i in range(n):
         pid = patients.pids[i]
         env = fresh_environment(env)
@@ -122,7 +125,7 @@ def live_block(
             patients.rates[i],
             patients.t_faster[i],
             faster_multiplier,
-            [] if timeline else threshold_list(thresholds, b0, *levels),
+            [] if timeline else patient_thresholds(base, b0, *levels),
             axonal_years,
         )
         engine.attach(patient, patients.titre_bands[i])
@@ -132,7 +135,7 @@ def live_block(
                 assert entries is not None
                 if enters:  # scheduled first: the walk starts at once and may already move the clock
                     env.process(_entry(patient, float(entry_times[i])))  # type: ignore[index]
-                patient.follow(entries, bounds[i], bounds[i + 1], _Thresholds(thresholds, b0, levels))
+                patient.follow(entries, bounds[i], bounds[i + 1], _Thresholds(base, b0, levels))
             else:
                 patient.start_disease()
                 if not silent_journeys:
@@ -202,14 +205,16 @@ class _Thresholds:
     called). A class of the compiled model: a ``functools.partial`` of ``threshold_list`` made for every
     patient cost about 2,300 instructions, most of them in unpacking its arguments."""
 
-    def __init__(self, thresholds: Any, b0: float, levels: tuple[float, float, float, float]) -> None:
-        self.thresholds = thresholds
+    def __init__(
+        self, base: ScenarioThresholds, b0: float, levels: tuple[float, float, float, float]
+    ) -> None:
+        self.base = base
         self.b0 = b0
         self.levels = levels
 
     def __call__(self) -> list[tuple[float, str, int]]:
         tremor, pain, ataxia, disabled = self.levels
-        return threshold_list(self.thresholds, self.b0, tremor, pain, ataxia, disabled)
+        return patient_thresholds(self.base, self.b0, tremor, pain, ataxia, disabled)
 
 
 def _entry(patient: Patient, t: float) -> Generator[Any, None, None]:  # yields a Wait, as SimPy takes

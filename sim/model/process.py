@@ -222,6 +222,7 @@ class Patient:
         "state",
         "axonal_years",
         "reversals",
+        "reversible_at",
         "n_waits",
         "budget",
         "pending",
@@ -288,6 +289,8 @@ class Patient:
         self.budget: int = EVENT_BUDGET  # read once (a module global is a dictionary lookup when compiled)
         self.axonal_years = axonal_years  # time constant of the turn of demyelination into axonal loss
         self.reversals: list[tuple[float, float]] = []  # (time, burden reversed) by treatments
+        # The last sum of reversible_burden: (time, segments, reversals, sum), None before the first.
+        self.reversible_at: tuple[float, int, int, float] | None = None
         # A precomputed natural history (sim.model.timeline): entries [cursor, stop) of ``pending`` are
         # still to be recorded (see follow()).
         self.pending: Timeline = _NO_TIMELINE
@@ -396,9 +399,16 @@ class Patient:
         tau = self.axonal_years
         if tau == INF or damage <= 0.0:
             return max(0.0, damage)
-        total = 0.0
         segments = self.segments
         n = len(segments)
+        n_reversals = len(self.reversals)
+        # A response asks at the time of its reversal, which asks again: the same time, segments and
+        # reversals (both lists only grow) give the same sum, kept from the last call. The damage, which
+        # caps it, is computed anew.
+        last = self.reversible_at
+        if last is not None and last[0] == t and last[1] == n and last[2] == n_reversals:
+            return min(max(0.0, last[3]), damage)
+        total = 0.0
         # A segment starts where the one before it ends: the factor at that boundary is computed once and
         # reused (the same exp of the same argument, so the same sum as computing it twice).
         boundary = -INF
@@ -414,6 +424,7 @@ class Patient:
                 e_boundary = e_end
         for t_j, amount in self.reversals:
             total -= amount * math.exp(-(t - t_j) / tau)
+        self.reversible_at = (t, n, n_reversals, total)
         return min(max(0.0, total), damage)
 
     def reverse(self, fraction: float) -> float:

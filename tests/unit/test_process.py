@@ -121,6 +121,33 @@ def test_threshold_list_sorts_by_burden_and_keeps_clinical_order_on_ties() -> No
 # --------------------------------------------------------------------------- life and death
 
 
+def test_reversible_burden_asked_again_at_the_same_time_follows_every_change_of_the_path() -> None:
+    """The reversible damage is kept from the last call only while the time and the path are the same: a
+    reversal or a change of rate at that same time gives the value computed from scratch."""
+    p = make_patient(rate=0.1, thresholds=[])
+    p.axonal_years = 2.0
+    p.start_disease()
+    p.env.run(until=3.0)
+
+    def from_scratch() -> float:
+        p.reversible_at = None
+        return p.reversible_burden()
+
+    first = p.reversible_burden()
+    assert p.reversible_burden() == first == from_scratch()
+    amount = p.reverse(0.5)
+    assert 0.0 < amount < first
+    after_reversal = p.reversible_burden()
+    assert after_reversal == from_scratch()
+    assert after_reversal == pytest.approx(first - amount)
+    p.apply_effect("halt", 0.0)  # a new segment of the path, at the same time
+    assert p.reversible_burden() == from_scratch()
+    p.env.run(until=4.0)
+    later = p.reversible_burden()
+    assert later == from_scratch()
+    assert later < after_reversal  # a year on, with the disease halted, more of it has become axonal
+
+
 def test_death_ends_the_patient_and_nothing_follows() -> None:
     """A patient who dies at 5 years has no milestone after 5, and the last logged event is death."""
     p = run(make_patient(horizon=20.0), steps=((7.0, "diagnosis", "late"),), t_background=5.0)

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Final
 
 import numpy as np
 
+from sim.errors import SimulationError
 from sim.model.process import Patient
 from sim.random import BLOCK_SIZE, PURPOSES, generator, stable_key
 from sim.seeding import SeedWords, seed_words, seed_words_many
@@ -179,7 +180,7 @@ class Course:
         return "Course(" + ", ".join(f"{name}={value!r}" for name, value in pairs) + ")"
 
 
-#: Uniforms per patient and treatment for its persistent traits (:func:`efficacy_traits`; pain drugs use
+#: Uniforms per patient and treatment for its persistent traits (:class:`EfficacyTraits`; pain drugs use
 #: the first two). Rows may be appended, never reordered.
 TRAIT_ROWS: Final = ("responder", "multiplier", "reversal", "extra")
 #: Key part that marks a block stream of treatment traits: a six-part key, unlike any other stream's.
@@ -359,16 +360,24 @@ def binomial_quantile(u: float, n: int, p: float) -> int:
     return k
 
 
-def efficacy_traits(eff: SimpleNamespace, u: list[float], p_response: float) -> dict:
-    """Persistent response traits of a patient for one treatment from their uniforms ``u`` (TRAIT_ROWS)."""
-    lo = max(0.0, eff.rate_multiplier - eff.rate_multiplier_spread)
-    hi = min(1.0, eff.rate_multiplier + eff.rate_multiplier_spread)
-    return {
-        "responder": bool(u[0] < p_response),
-        "multiplier": lo + (hi - lo) * float(u[1]),
-        "reversal": min(1.0, 2.0 * eff.reversal_fraction * float(u[2])),
-        "u_extra": float(u[3]),
-    }
+class EfficacyTraits:
+    """A patient's persistent response traits for one treatment, from their uniforms (:data:`TRAIT_ROWS`):
+    what does not depend on the patient is computed once per treatment and block."""
+
+    def __init__(self, eff: SimpleNamespace) -> None:
+        self.lo: float = max(0.0, eff.rate_multiplier - eff.rate_multiplier_spread)
+        self.hi: float = min(1.0, eff.rate_multiplier + eff.rate_multiplier_spread)
+        self.span = self.hi - self.lo
+        self.reversal_scale: float = 2.0 * eff.reversal_fraction
+
+    def of(self, u: list[float], p_response: float) -> dict:
+        """The traits of the patient whose uniforms are ``u``, a responder with probability ``p_response``."""
+        return {
+            "responder": bool(u[0] < p_response),
+            "multiplier": self.lo + self.span * float(u[1]),
+            "reversal": min(1.0, self.reversal_scale * float(u[2])),
+            "u_extra": float(u[3]),
+        }
 
 
 class TreatmentBase:
@@ -397,6 +406,8 @@ class TreatmentBase:
         self.response_delay_median: float = eff.months_to_response * MONTH if eff is not None else 0.0
         self.response_delay_sigma: float = eff.response_time_sigma if eff is not None else 0.0
         self.response_duration_years: float = eff.response_duration_years if eff is not None else 0.0
+        self.p_response_all: float = eff.p_response if eff is not None else 0.0
+        self.response_traits = EfficacyTraits(eff) if eff is not None else None
 
     # -- bookkeeping --------------------------------------------------------------------------------------
     def courses(self, patient: Patient) -> list[Course]:
@@ -422,11 +433,14 @@ class TreatmentBase:
         key = self.traits_key
         if key not in patient.state:
             u = self.ctx.trait_uniforms(self.name, patient.pid)
-            patient.state[key] = efficacy_traits(self.p.efficacy, u, self.p_response(patient))
+            efficacy = self.response_traits
+            if efficacy is None:
+                raise SimulationError(f"treatment '{self.name}' has no efficacy: it has no response traits")
+            patient.state[key] = efficacy.of(u, self.p_response(patient))
         return patient.state[key]
 
     def p_response(self, patient: Patient) -> float:
-        return self.p.efficacy.p_response
+        return self.p_response_all
 
     def start(self, patient: Patient) -> Course:
         state = patient.state
@@ -539,10 +553,11 @@ class RituximabTreatment(TreatmentBase):
         self.flare_rate_multiplier: float = params.flare_rate_multiplier
         self.flare_years: float = params.flare_months * MONTH
         self.flare_key = "flare:" + name
+        self.p_response_low_titre: float = params.p_response_low_titre
 
     def p_response(self, patient: Patient) -> float:
         low = patient.state.get("titre_band", 1) == 0
-        return self.p.p_response_low_titre if low else self.p.efficacy.p_response
+        return self.p_response_low_titre if low else self.p_response_all
 
     def run(self, patient: Patient, course: Course, rng: CourseDraws):
         t0 = patient.env._now

@@ -406,7 +406,7 @@ class TreatmentBase:
         self.response_delay_median: float = eff.months_to_response * MONTH if eff is not None else 0.0
         self.response_delay_sigma: float = eff.response_time_sigma if eff is not None else 0.0
         self.response_duration_years: float = eff.response_duration_years if eff is not None else 0.0
-        self.p_response_all: float = eff.p_response if eff is not None else 0.0
+        self.efficacy_p_response: float = eff.p_response if eff is not None else 0.0
         self.response_traits = EfficacyTraits(eff) if eff is not None else None
 
     # -- bookkeeping --------------------------------------------------------------------------------------
@@ -440,7 +440,7 @@ class TreatmentBase:
         return patient.state[key]
 
     def p_response(self, patient: Patient) -> float:
-        return self.p_response_all
+        return self.efficacy_p_response
 
     def start(self, patient: Patient) -> Course:
         state = patient.state
@@ -557,7 +557,7 @@ class RituximabTreatment(TreatmentBase):
 
     def p_response(self, patient: Patient) -> float:
         low = patient.state.get("titre_band", 1) == 0
-        return self.p_response_low_titre if low else self.p_response_all
+        return self.p_response_low_titre if low else self.efficacy_p_response
 
     def run(self, patient: Patient, course: Course, rng: CourseDraws):
         t0 = patient.env._now
